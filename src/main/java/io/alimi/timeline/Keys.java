@@ -1,0 +1,33 @@
+package io.alimi.timeline;
+
+import io.alimi.event.Scope;
+
+/**
+ * Redis key names of the timeline. Every key of a scope carries the hash tag {@code {<scope>}}, so a scope's
+ * stream, meta hash and dedup keys live in one Redis Cluster slot and one Lua call may touch them all.
+ */
+public record Keys(String prefix) {
+
+    public static final String DEFAULT_PREFIX = "alimi:";
+
+    public Keys {
+        if (prefix.indexOf('{') >= 0 || prefix.indexOf('}') >= 0) {
+            throw new IllegalArgumentException("a key prefix must not contain braces: they would move the hash tag");
+        }
+    }
+
+    /** {@code alimi:tl:{mall:1}} */
+    public String stream(Scope scope) {
+        return prefix + "tl:{" + scope + "}";
+    }
+
+    /** {@code alimi:tl:{mall:1}:meta} */
+    public String meta(Scope scope) {
+        return stream(scope) + ":meta";
+    }
+
+    /** {@code alimi:tl:{mall:1}:ev:<event id>} */
+    public String dedup(Scope scope, String eventId) {
+        return stream(scope) + ":ev:" + eventId;
+    }
+}

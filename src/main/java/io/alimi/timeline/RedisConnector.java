@@ -1,0 +1,105 @@
+package io.alimi.timeline;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisConnectionException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.protocol.ProtocolVersion;
+
+import java.time.Duration;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Opens Lettuce connections to one Redis, all with the same failure behaviour: while Redis is unreachable,
+ * commands fail at once instead of queueing without bound (callers retry with backoff); once it is back, the
+ * connection reconnects by itself; no command waits longer than the command timeout.
+ */
+public final class RedisConnector implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(RedisConnector.class.getName());
+    public static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
+
+    private final RedisClient client;
+    private final RedisURI uri;
+
+    private RedisConnector(RedisURI uri, Duration commandTimeout) {
+        this.uri = uri;
+        this.client = RedisClient.create();
+        client.setOptions(ClientOptions.builder()
+                .autoReconnect(true)
+                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                .protocolVersion(ProtocolVersion.RESP2)
+                .socketOptions(SocketOptions.builder().connectTimeout(CONNECT_TIMEOUT).keepAlive(true).build())
+                .timeoutOptions(TimeoutOptions.enabled(commandTimeout))
+                .build());
+    }
+
+    /**
+     * @param url {@code redis://[:password@]host:port[/db]} or {@code rediss://…}
+     * @throws IllegalArgumentException if the url cannot be parsed; the message never contains the password
+     */
+    public static RedisConnector create(String url, Duration commandTimeout) {
+        RedisURI uri;
+        try {
+            uri = RedisURI.create(url);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("not a Redis URL: " + redact(url));
+        }
+        uri.setTimeout(commandTimeout);
+        return new RedisConnector(uri, commandTimeout);
+    }
+
+    /**
+     * A new connection; retries until {@code patience} runs out, so a node started a moment before Redis still
+     * comes up.
+     */
+    public StatefulRedisConnection<String, String> connect(Duration patience) {
+        long deadline = System.nanoTime() + patience.toNanos();
+        long backoffMillis = 100;
+        while (true) {
+            try {
+                return client.connect(uri);
+            } catch (RedisConnectionException e) {
+                if (System.nanoTime() + backoffMillis * 1_000_000 > deadline) {
+                    throw new RedisConnectionException("cannot reach Redis at " + describe() + ": " + rootMessage(e), e);
+                }
+                LOG.log(Level.WARNING, "Redis at {0} not reachable yet ({1}); retrying", new Object[] {describe(), rootMessage(e)});
+                try {
+                    Thread.sleep(backoffMillis);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+                backoffMillis = Math.min(backoffMillis * 2, 2000);
+            }
+        }
+    }
+
+    /** host:port without credentials, for logs. */
+    public String describe() {
+        return uri.getHost() + ":" + uri.getPort();
+    }
+
+    @Override
+    public void close() {
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    }
+
+    /** The url with any password replaced, safe to log or show. */
+    public static String redact(String url) {
+        return url.replaceAll("(?<=//)[^@/]*@", "***@");
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable cause = e;
+        while (cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        return String.valueOf(cause.getMessage());
+    }
+}

@@ -1,0 +1,158 @@
+package io.alimi.timeline;
+
+import io.alimi.event.Envelope;
+import io.alimi.event.Scope;
+import io.lettuce.core.Limit;
+import io.lettuce.core.Range;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.StreamMessage;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The timeline in Redis Streams: one stream per scope, appended by {@code redis/lua/timeline_append.lua}.
+ *
+ * <p>An append groups its events by scope and sends each scope's events in chunks, one Lua call per chunk.
+ * Scopes proceed concurrently (pipelined on the connection); the chunks of one scope go one after another, the
+ * next only once the previous succeeded, so a failure can never let a later event of a scope land before an
+ * earlier one.
+ */
+public final class RedisTimeline implements Timeline {
+
+    /** Events per Lua call: large enough to amortise the round trip, small enough not to stall Redis (~1 ms). */
+    static final int CHUNK = 128;
+    private static final int FIXED_ARGS = 4;
+
+    private final RedisAsyncCommands<String, String> redis;
+    private final Keys keys;
+    private final Retention retention;
+    private final LuaScript appendScript = LuaScript.load("timeline_append");
+    private final LuaScript boundsScript = LuaScript.load("timeline_bounds");
+
+    public RedisTimeline(StatefulRedisConnection<String, String> connection, Keys keys, Retention retention) {
+        this.redis = connection.async();
+        this.keys = keys;
+        this.retention = retention;
+    }
+
+    public Keys keys() {
+        return keys;
+    }
+
+    @Override
+    public CompletableFuture<List<Appended>> append(List<Envelope> events) {
+        Map<Scope, List<Slot>> byScope = new LinkedHashMap<>();
+        for (int e = 0; e < events.size(); e++) {
+            List<Scope> targets = events.get(e).targets();
+            for (int t = 0; t < targets.size(); t++) {
+                byScope.computeIfAbsent(targets.get(t), s -> new ArrayList<>()).add(new Slot(e, t));
+            }
+        }
+        Placement[][] placements = new Placement[events.size()][];
+        for (int e = 0; e < events.size(); e++) {
+            placements[e] = new Placement[events.get(e).targets().size()];
+        }
+        List<CompletableFuture<Void>> scopes = new ArrayList<>(byScope.size());
+        byScope.forEach((scope, slots) -> scopes.add(appendChunks(scope, slots, 0, events, placements)));
+        return CompletableFuture.allOf(scopes.toArray(CompletableFuture[]::new)).thenApply(done -> {
+            List<Appended> results = new ArrayList<>(events.size());
+            for (int e = 0; e < events.size(); e++) {
+                results.add(new Appended(events.get(e).id(), List.of(placements[e])));
+            }
+            return results;
+        });
+    }
+
+    private CompletableFuture<Void> appendChunks(Scope scope, List<Slot> slots, int from, List<Envelope> events,
+                                                 Placement[][] placements) {
+        int to = Math.min(from + CHUNK, slots.size());
+        List<Slot> chunk = slots.subList(from, to);
+        String[] keyArgs = new String[2 + chunk.size()];
+        String[] args = new String[FIXED_ARGS + 3 * chunk.size()];
+        keyArgs[0] = keys.stream(scope);
+        keyArgs[1] = keys.meta(scope);
+        args[0] = Integer.toString(retention.maxLength());
+        args[1] = Long.toString(retention.maxAge().toMillis());
+        args[2] = Long.toString(retention.dedupTtl().toMillis());
+        args[3] = newEpoch();
+        for (int i = 0; i < chunk.size(); i++) {
+            Envelope event = events.get(chunk.get(i).event());
+            keyArgs[2 + i] = keys.dedup(scope, event.id());
+            args[FIXED_ARGS + 3 * i] = event.id();
+            args[FIXED_ARGS + 3 * i + 1] = event.type();
+            args[FIXED_ARGS + 3 * i + 2] = event.json();
+        }
+        CompletableFuture<List<Object>> call = appendScript.call(redis, ScriptOutputType.MULTI, keyArgs, args);
+        CompletableFuture<Void> stored = call.thenAccept(reply -> {
+            for (int i = 0; i < chunk.size(); i++) {
+                Slot slot = chunk.get(i);
+                StreamId id = StreamId.parse((String) reply.get(1 + 2 * i));
+                boolean duplicate = ((Long) reply.get(2 + 2 * i)) == 1L;
+                placements[slot.event()][slot.target()] = new Placement(scope, id, duplicate);
+            }
+        });
+        if (to == slots.size()) {
+            return stored;
+        }
+        return stored.thenCompose(done -> appendChunks(scope, slots, to, events, placements));
+    }
+
+    /** A non-zero 32-bit value; only used if the call finds the stream missing. */
+    private static String newEpoch() {
+        int epoch;
+        do {
+            epoch = ThreadLocalRandom.current().nextInt();
+        } while (epoch == 0);
+        return Integer.toUnsignedString(epoch);
+    }
+
+    @Override
+    public CompletableFuture<List<Entry>> readAfter(Scope scope, StreamId after, int limit) {
+        Range<String> range = Range.create(after.next().toString(), "+");
+        return redis.xrange(keys.stream(scope), range, Limit.from(limit)).toCompletableFuture()
+                .thenApply(RedisTimeline::entries);
+    }
+
+    @Override
+    public CompletableFuture<List<Entry>> readBefore(Scope scope, StreamId before, int limit) {
+        String upper = before == null ? "+" : before.previous().toString();
+        if (before != null && before.equals(StreamId.ZERO)) {
+            return CompletableFuture.completedFuture(List.of());
+        }
+        Range<String> range = Range.create("-", upper);
+        return redis.xrevrange(keys.stream(scope), range, Limit.from(limit)).toCompletableFuture()
+                .thenApply(RedisTimeline::entries);
+    }
+
+    @Override
+    public CompletableFuture<StreamBounds> bounds(Scope scope) {
+        CompletableFuture<List<Object>> call = boundsScript.call(redis, ScriptOutputType.MULTI,
+                new String[] {keys.stream(scope), keys.meta(scope)});
+        return call.thenApply(reply -> new StreamBounds(
+                Optional.ofNullable((String) reply.get(0)),
+                (Long) reply.get(1),
+                Optional.ofNullable((String) reply.get(2)).map(StreamId::parse),
+                Optional.ofNullable((String) reply.get(3)).map(StreamId::parse)));
+    }
+
+    private static List<Entry> entries(List<StreamMessage<String, String>> messages) {
+        List<Entry> entries = new ArrayList<>(messages.size());
+        for (StreamMessage<String, String> message : messages) {
+            Map<String, String> body = message.getBody();
+            entries.add(new Entry(StreamId.parse(message.getId()), body.get("id"), body.get("type"), body.get("event")));
+        }
+        return entries;
+    }
+
+    /** The {@code target}-th scope of the {@code event}-th event. */
+    private record Slot(int event, int target) {
+    }
+}

@@ -1,0 +1,28 @@
+package io.alimi.timeline;
+
+import java.time.Duration;
+
+/**
+ * How much each scope's timeline keeps, and for how long an event id is remembered.
+ *
+ * @param maxLength entries kept per scope, approximately ({@code MAXLEN ~}: Redis trims whole nodes, so a
+ *                  stream may hold up to one node, 100 entries by default, more)
+ * @param maxAge    age after which entries are trimmed ({@code MINID ~}, same approximation), measured from the
+ *                  newest entry when something is appended
+ * @param dedupTtl  how long an event id is remembered per scope: a redelivery within it is recognised as a
+ *                  duplicate; it must exceed the longest time a producer or Kafka may redeliver
+ */
+public record Retention(int maxLength, Duration maxAge, Duration dedupTtl) {
+
+    public static final int DEFAULT_MAX_LENGTH = 10_000;
+    public static final Duration DEFAULT_MAX_AGE = Duration.ofDays(30);
+    public static final Duration DEFAULT_DEDUP_TTL = Duration.ofHours(24);
+
+    public static final Retention DEFAULTS = new Retention(DEFAULT_MAX_LENGTH, DEFAULT_MAX_AGE, DEFAULT_DEDUP_TTL);
+
+    public Retention {
+        if (maxLength < 1 || maxAge.isNegative() || maxAge.isZero() || dedupTtl.toMillis() < 1) {
+            throw new IllegalArgumentException("retention bounds must be positive");
+        }
+    }
+}

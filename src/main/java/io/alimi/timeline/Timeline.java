@@ -1,0 +1,40 @@
+package io.alimi.timeline;
+
+import io.alimi.event.Envelope;
+import io.alimi.event.Scope;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The persistent, capped timeline of every scope.
+ *
+ * <p>Guarantees:
+ * <ul>
+ *   <li><b>Atomic per scope.</b> Appending an event to one scope (dedup check, add, trim, epoch) is one atomic
+ *       step; appending it to several scopes is one such step per scope, not one across scopes.</li>
+ *   <li><b>Effectively once.</b> An event id already appended to a scope within the retention's dedup window is
+ *       not added again; its original entry id is returned, so retrying a failed or unknown append is always
+ *       safe.</li>
+ *   <li><b>Order.</b> Within one call, events land in each scope in list order; calls made one after another
+ *       from one thread land in that order too.</li>
+ *   <li><b>Epochs.</b> A scope's stream carries an epoch, set when the stream is created; a stream lost and
+ *       created again has a new epoch, so a position in the old one is never taken for one in the new.</li>
+ * </ul>
+ * Implementations are thread-safe. Futures fail with the store's exception when it cannot be reached; a failed
+ * append may have added some of its events (retry it: duplicates are recognised).
+ */
+public interface Timeline {
+
+    /** Appends each event to each of its target scopes; one result per event, in order. */
+    CompletableFuture<List<Appended>> append(List<Envelope> events);
+
+    /** Up to {@code limit} entries of {@code scope} after {@code after} (exclusive), oldest first. */
+    CompletableFuture<List<Entry>> readAfter(Scope scope, StreamId after, int limit);
+
+    /** Up to {@code limit} entries of {@code scope} before {@code before} (exclusive; null: the newest), newest first. */
+    CompletableFuture<List<Entry>> readBefore(Scope scope, StreamId before, int limit);
+
+    /** The scope's epoch, length and oldest and newest entry ids, read together. */
+    CompletableFuture<StreamBounds> bounds(Scope scope);
+}

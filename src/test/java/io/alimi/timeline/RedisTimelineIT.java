@@ -1,0 +1,237 @@
+package io.alimi.timeline;
+
+import io.alimi.event.Envelope;
+import io.alimi.event.Scope;
+import io.alimi.support.Await;
+import io.alimi.support.Events;
+import io.alimi.support.RedisProcess;
+import io.alimi.support.TestServers;
+import io.lettuce.core.api.StatefulRedisConnection;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class RedisTimelineIT {
+
+    private static final Scope MALL_1 = Scope.mall("1");
+    private static final Scope ADMIN_42 = Scope.admin("42");
+    private static RedisProcess redis;
+    private static RedisConnector connector;
+    private static StatefulRedisConnection<String, String> connection;
+
+    @BeforeAll
+    static void connect() {
+        redis = TestServers.redis();
+        connector = RedisConnector.create(redis.url(), Duration.ofSeconds(5));
+        connection = connector.connect(Duration.ofSeconds(5));
+    }
+
+    @AfterAll
+    static void close() {
+        connection.close();
+        connector.close();
+    }
+
+    private static RedisTimeline timeline(Retention retention) {
+        return new RedisTimeline(connection, new Keys(TestServers.uniquePrefix()), retention);
+    }
+
+    private static RedisTimeline timeline() {
+        return timeline(Retention.DEFAULTS);
+    }
+
+    private static List<Appended> append(Timeline timeline, Envelope... events) {
+        return timeline.append(List.of(events)).join();
+    }
+
+    @Test
+    void sameEventIdTwiceMakesOneEntryAndReturnsTheOriginalEntryId() {
+        RedisTimeline timeline = timeline();
+        Appended first = append(timeline, Events.envelope("e-1", "mall:1")).get(0);
+        Appended second = append(timeline, Events.envelope("e-1", "mall:1")).get(0);
+
+        assertFalse(first.duplicate());
+        assertTrue(second.duplicate());
+        assertEquals(first.placements().get(0).entryId(), second.placements().get(0).entryId());
+        assertEquals(1, timeline.bounds(MALL_1).join().length());
+    }
+
+    @Test
+    void sameEventIdTwiceInOneCallIsAlsoOneEntry() {
+        RedisTimeline timeline = timeline();
+        List<Appended> results = append(timeline, Events.envelope("e-1", "mall:1"), Events.envelope("e-1", "mall:1"));
+
+        assertTrue(results.get(1).duplicate());
+        assertEquals(results.get(0).placements().get(0).entryId(), results.get(1).placements().get(0).entryId());
+        assertEquals(1, timeline.bounds(MALL_1).join().length());
+    }
+
+    @Test
+    void anEventForTwoScopesIsOneEntryInEach() {
+        RedisTimeline timeline = timeline();
+        Appended appended = append(timeline, Events.envelope("e-1", "mall:1,admin:42")).get(0);
+
+        assertEquals(List.of(MALL_1, ADMIN_42), appended.placements().stream().map(Placement::scope).toList());
+        for (Scope scope : List.of(MALL_1, ADMIN_42)) {
+            List<Entry> entries = timeline.readAfter(scope, StreamId.ZERO, 10).join();
+            assertEquals(1, entries.size(), scope.toString());
+            assertEquals("e-1", entries.get(0).eventId());
+            assertEquals("order.created", entries.get(0).type());
+        }
+    }
+
+    @Test
+    void aDuplicateForOneScopeDoesNotStopTheEventReachingANewScope() {
+        RedisTimeline timeline = timeline();
+        append(timeline, Events.envelope("e-1", "mall:1"));
+        Appended again = append(timeline, Events.envelope("e-1", "mall:1,admin:42")).get(0);
+
+        assertTrue(again.placements().get(0).duplicate());
+        assertFalse(again.placements().get(1).duplicate());
+        assertFalse(again.duplicate());
+        assertEquals(1, timeline.bounds(ADMIN_42).join().length());
+    }
+
+    @Test
+    void eventsLandInListOrderAcrossManyLuaCalls() {
+        RedisTimeline timeline = timeline();
+        List<Envelope> events = new ArrayList<>();
+        for (int i = 0; i < RedisTimeline.CHUNK * 3 + 7; i++) {
+            events.add(Events.envelope("e-" + i, i % 2 == 0 ? "mall:1" : "mall:1,admin:42"));
+        }
+        timeline.append(events).join();
+
+        List<String> stored = timeline.readAfter(MALL_1, StreamId.ZERO, 10_000).join().stream().map(Entry::eventId).toList();
+        assertEquals(events.stream().map(Envelope::id).toList(), stored);
+    }
+
+    @Test
+    void theEpochIsCreatedWithTheStreamAndKeptByLaterAppends() {
+        RedisTimeline timeline = timeline();
+        assertTrue(timeline.bounds(MALL_1).join().epoch().isEmpty());
+
+        append(timeline, Events.envelope("e-1", "mall:1"));
+        String epoch = timeline.bounds(MALL_1).join().epoch().orElseThrow();
+        for (int i = 2; i <= 5; i++) {
+            append(timeline, Events.envelope("e-" + i, "mall:1"));
+        }
+        assertEquals(epoch, timeline.bounds(MALL_1).join().epoch().orElseThrow());
+    }
+
+    @Test
+    void aLostAndRecreatedStreamHasANewEpoch() {
+        RedisTimeline timeline = timeline();
+        append(timeline, Events.envelope("e-1", "mall:1"));
+        String before = timeline.bounds(MALL_1).join().epoch().orElseThrow();
+
+        connection.sync().del(timeline.keys().stream(MALL_1));
+        append(timeline, Events.envelope("e-2", "mall:1"));
+
+        assertNotEquals(before, timeline.bounds(MALL_1).join().epoch().orElseThrow());
+    }
+
+    @Test
+    void trimsByCountKeepingAtLeastMaxLengthAndAtMostOneNodeMore() {
+        RedisTimeline timeline = timeline(new Retention(100, Duration.ofDays(30), Duration.ofHours(1)));
+        for (int batch = 0; batch < 10; batch++) {
+            List<Envelope> events = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                events.add(Events.envelope("e-" + batch + "-" + i, "mall:1"));
+            }
+            timeline.append(events).join();
+        }
+
+        long length = timeline.bounds(MALL_1).join().length();
+        assertTrue(length >= 100 && length <= 200, "length " + length);
+        List<Entry> newest = timeline.readBefore(MALL_1, null, 1).join();
+        assertEquals("e-9-99", newest.get(0).eventId());
+    }
+
+    @Test
+    void trimsByAgeOnTheNextAppend() {
+        Duration maxAge = Duration.ofMillis(300);
+        RedisTimeline timeline = timeline(new Retention(10_000, maxAge, Duration.ofHours(1)));
+        List<Envelope> old = new ArrayList<>();
+        for (int i = 0; i < 250; i++) {
+            old.add(Events.envelope("old-" + i, "mall:1"));
+        }
+        List<Appended> appended = timeline.append(old).join();
+        StreamId newestOld = appended.get(249).placements().get(0).entryId();
+        Await.until(Duration.ofSeconds(5), "the old entries are older than the maximum age",
+                () -> System.currentTimeMillis() > newestOld.millis() + maxAge.toMillis() + 5);
+
+        append(timeline, Events.envelope("new", "mall:1"));
+
+        StreamBounds bounds = timeline.bounds(MALL_1).join();
+        // MINID ~ drops whole nodes (at most 100 entries each): only the node the new entry joined may keep old ones.
+        assertTrue(bounds.length() <= 101, "length " + bounds.length());
+        StreamId oldest = bounds.first().orElseThrow();
+        assertTrue(oldest.compareTo(appended.get(149).placements().get(0).entryId()) > 0, "oldest kept " + oldest);
+    }
+
+    @Test
+    void dedupKeysExpireAfterTheirTtl() {
+        RedisTimeline timeline = timeline(new Retention(100, Duration.ofDays(1), Duration.ofMinutes(7)));
+        append(timeline, Events.envelope("e-1", "mall:1"));
+
+        long ttl = connection.sync().pttl(timeline.keys().dedup(MALL_1, "e-1"));
+        assertTrue(ttl > Duration.ofMinutes(6).toMillis() && ttl <= Duration.ofMinutes(7).toMillis(), "ttl " + ttl);
+    }
+
+    @Test
+    void readsAfterAPositionExclusivelyAndBeforeOneNewestFirst() {
+        RedisTimeline timeline = timeline();
+        List<Envelope> events = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            events.add(Events.envelope("e-" + i, "mall:1"));
+        }
+        List<Appended> appended = timeline.append(events).join();
+        StreamId third = appended.get(2).placements().get(0).entryId();
+
+        List<Entry> after = timeline.readAfter(MALL_1, third, 3).join();
+        assertEquals(List.of("e-3", "e-4", "e-5"), after.stream().map(Entry::eventId).toList());
+
+        List<Entry> before = timeline.readBefore(MALL_1, third, 5).join();
+        assertEquals(List.of("e-1", "e-0"), before.stream().map(Entry::eventId).toList());
+
+        List<Entry> newest = timeline.readBefore(MALL_1, null, 2).join();
+        assertEquals(List.of("e-9", "e-8"), newest.stream().map(Entry::eventId).toList());
+
+        StreamBounds bounds = timeline.bounds(MALL_1).join();
+        assertEquals(10, bounds.length());
+        assertEquals(appended.get(0).placements().get(0).entryId(), bounds.first().orElseThrow());
+        assertEquals(appended.get(9).placements().get(0).entryId(), bounds.last().orElseThrow());
+    }
+
+    @Test
+    void appendsStillWorkAfterRedisForgetsTheScript() {
+        RedisTimeline timeline = timeline();
+        append(timeline, Events.envelope("e-1", "mall:1"));
+        connection.sync().scriptFlush();
+
+        append(timeline, Events.envelope("e-2", "mall:1"));
+
+        assertEquals(2, timeline.bounds(MALL_1).join().length());
+    }
+
+    @Test
+    void theStoredEnvelopeIsTheProducersJsonOnOneLine() {
+        RedisTimeline timeline = timeline();
+        Envelope event = Events.read(Events.json("e-1", "mall:1", "{\"note\":\"line1\\nline2\\u2028\",\"n\":1.10}"));
+        append(timeline, event);
+
+        String stored = timeline.readAfter(MALL_1, StreamId.ZERO, 1).join().get(0).json();
+        assertEquals(event.json(), stored);
+        assertFalse(stored.contains("\n") || stored.contains("\r") || stored.contains("\u2028"), stored);
+        assertTrue(stored.contains("1.10"), stored);
+    }
+}
