@@ -1,0 +1,395 @@
+package io.alimi.bridge;
+
+import io.alimi.event.Envelope;
+import io.alimi.event.EnvelopeReader;
+import io.alimi.event.InvalidEventException;
+import io.alimi.observe.Check;
+import io.alimi.timeline.Appended;
+import io.alimi.timeline.Timeline;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Header;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Kafka → timeline. One consumer of the bridge group; partitions spread over every bridge instance.
+ *
+ * <p>Guarantees:
+ * <ul>
+ *   <li><b>At least once, effectively once.</b> A batch's offsets are committed only after every target of every
+ *       valid record is appended and every invalid record is in the dead-letter topic. A batch that fails is
+ *       retried until it succeeds; one that is cut short (crash, lost partition) is redelivered, and the
+ *       timeline's per-scope dedup turns redelivery into no duplicate.</li>
+ *   <li><b>Order.</b> Records of one partition reach each scope in partition order.</li>
+ *   <li><b>Never blocked by a bad record.</b> A record that is not a valid event goes to the dead-letter topic
+ *       with the reason; the partition moves on.</li>
+ *   <li><b>Outages.</b> While Redis (or the dead-letter topic) is unavailable the bridge neither commits nor
+ *       skips: it pauses its partitions, keeps its group membership, backs off and retries, and its health check
+ *       says so.</li>
+ * </ul>
+ * Threading: one platform thread owns the consumer; {@link #close()} may be called from any thread.
+ */
+public final class Bridge implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(Bridge.class.getName());
+    private static final Duration POLL_TIMEOUT = Duration.ofMillis(500);
+
+    private final BridgeSettings settings;
+    private final Consumer<byte[], byte[]> consumer;
+    private final DeadLetters deadLetters;
+    private final Timeline timeline;
+    private final EnvelopeReader reader;
+    private final Thread thread;
+    private final Set<TopicPartition> revoked = new HashSet<>();
+    private final AtomicLong appended = new AtomicLong();
+    private final AtomicLong duplicates = new AtomicLong();
+    private final AtomicLong deadLettered = new AtomicLong();
+    private final AtomicLong retries = new AtomicLong();
+
+    private volatile boolean stopping;
+    private volatile long stopDeadline;
+    private volatile Status status = new Status(State.STARTING, Instant.now(), "");
+    private boolean retrying;
+
+    enum State { STARTING, RUNNING, RETRYING, STOPPED, FAILED }
+
+    record Status(State state, Instant since, String detail) {
+    }
+
+    Bridge(BridgeSettings settings, Consumer<byte[], byte[]> consumer, DeadLetters deadLetters, Timeline timeline,
+           EnvelopeReader reader) {
+        this.settings = settings;
+        this.consumer = consumer;
+        this.deadLetters = deadLetters;
+        this.timeline = timeline;
+        this.reader = reader;
+        this.thread = new Thread(this::run, "alimi-bridge");
+    }
+
+    /** Builds a bridge with real Kafka clients; call {@link #start()} to begin consuming. */
+    public static Bridge create(BridgeSettings settings, Timeline timeline, EnvelopeReader reader) {
+        return new Bridge(settings, KafkaClients.consumer(settings), new DeadLetters(KafkaClients.producer(settings),
+                settings.deadLetterTopic()), timeline, reader);
+    }
+
+    public Bridge start() {
+        thread.start();
+        return this;
+    }
+
+    /** Counts since start: entries appended, duplicates recognised, records dead-lettered. */
+    public long appendedCount() {
+        return appended.get();
+    }
+
+    public long duplicateCount() {
+        return duplicates.get();
+    }
+
+    public long deadLetteredCount() {
+        return deadLettered.get();
+    }
+
+    /** Failed batch attempts, each followed by a backoff. */
+    public long retryCount() {
+        return retries.get();
+    }
+
+    /** Whether {@link #close()} has been called. */
+    boolean stopRequested() {
+        return stopping;
+    }
+
+    /** Up while consuming normally; down while retrying a batch or after a failure. */
+    public Check health() {
+        Status now = status;
+        String detail = now.state().name().toLowerCase() + " since " + now.since()
+                + (now.detail().isEmpty() ? "" : ": " + now.detail());
+        boolean up = now.state() == State.RUNNING || now.state() == State.STARTING;
+        return new Check("bridge", up, detail);
+    }
+
+    /**
+     * Stops consuming: the batch in flight is finished and committed (within the shutdown timeout), the consumer
+     * leaves the group, and the call returns once the thread has ended.
+     */
+    @Override
+    public void close() {
+        stopDeadline = System.nanoTime() + settings.shutdownTimeout().toNanos();
+        stopping = true;
+        consumer.wakeup();
+        try {
+            thread.join(settings.shutdownTimeout().plusSeconds(10).toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void run() {
+        try {
+            consumer.subscribe(List.of(settings.topic()), new Rebalance());
+            setStatus(State.RUNNING, "");
+            while (!stopping) {
+                ConsumerRecords<byte[], byte[]> records;
+                try {
+                    records = consumer.poll(POLL_TIMEOUT);
+                } catch (WakeupException e) {
+                    continue;
+                }
+                if (!records.isEmpty()) {
+                    handle(records);
+                }
+            }
+            setStatus(State.STOPPED, "");
+        } catch (RuntimeException | Error e) {
+            // Nothing uncommitted is lost: another bridge (or this one restarted) gets it again from Kafka.
+            setStatus(State.FAILED, e.toString());
+            LOG.log(Level.SEVERE, "bridge stopped by an unexpected failure; uncommitted records will be redelivered", e);
+            throw e;
+        } finally {
+            try {
+                consumer.close(Duration.ofSeconds(5));
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "closing the Kafka consumer", e);
+            }
+            deadLetters.close();
+        }
+    }
+
+    /** Handles one polled batch until it is committed, its partitions are lost, or the stop deadline passes. */
+    private void handle(ConsumerRecords<byte[], byte[]> records) {
+        Batch batch = decode(records);
+        revoked.clear();
+        long backoff = settings.retryBackoffMin().toMillis();
+        while (true) {
+            batch.dropRevoked(revoked);
+            try {
+                deliver(batch);
+                commit(batch);
+                if (retrying) {
+                    retrying = false;
+                    consumer.resume(consumer.assignment());
+                    LOG.info("bridge recovered; batch committed");
+                }
+                setStatus(State.RUNNING, "");
+                return;
+            } catch (WakeupException e) {
+                // close() was called: finish this batch first.
+            } catch (RuntimeException e) {
+                String reason = describe(e);
+                if (!retrying) {
+                    LOG.log(Level.WARNING, "bridge cannot complete a batch ({0}); pausing and retrying", reason);
+                }
+                retrying = true;
+                retries.incrementAndGet();
+                setStatus(State.RETRYING, reason);
+            }
+            if (stopping && System.nanoTime() > stopDeadline) {
+                LOG.warning("bridge stopping with an uncommitted batch; Kafka will redeliver it");
+                return;
+            }
+            if (!retrying) {
+                continue;
+            }
+            waitKeepingMembership(jitter(backoff));
+            backoff = Math.min(backoff * 2, settings.retryBackoffMax().toMillis());
+        }
+    }
+
+    /** Pauses for {@code millis} inside poll(), so the group does not evict us; paused partitions yield nothing. */
+    private void waitKeepingMembership(long millis) {
+        consumer.pause(consumer.assignment());
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        long left;
+        while ((left = until - System.nanoTime()) > 0) {
+            try {
+                ConsumerRecords<byte[], byte[]> unexpected = consumer.poll(Duration.ofNanos(left));
+                if (!unexpected.isEmpty()) {
+                    // Only partitions assigned during this poll can yield; read them again later.
+                    for (TopicPartition partition : unexpected.partitions()) {
+                        consumer.seek(partition, unexpected.records(partition).get(0).offset());
+                    }
+                    consumer.pause(consumer.assignment());
+                }
+            } catch (WakeupException e) {
+                return;
+            }
+        }
+    }
+
+    private static long jitter(long millis) {
+        return millis / 2 + ThreadLocalRandom.current().nextLong(millis / 2 + 1);
+    }
+
+    private Batch decode(ConsumerRecords<byte[], byte[]> records) {
+        Batch batch = new Batch();
+        for (ConsumerRecord<byte[], byte[]> record : records) {
+            batch.offsets.merge(new TopicPartition(record.topic(), record.partition()), record.offset() + 1, Math::max);
+            List<Map.Entry<String, byte[]>> headers = new ArrayList<>();
+            for (Header header : record.headers()) {
+                headers.add(Map.entry(header.key(), header.value() == null ? new byte[0] : header.value()));
+            }
+            try {
+                batch.valid.add(new Valid(record, reader.readKafka(headers, record.value())));
+            } catch (InvalidEventException e) {
+                batch.invalid.add(new Invalid(record, e.getMessage()));
+            }
+        }
+        return batch;
+    }
+
+    private void deliver(Batch batch) {
+        List<Future<RecordMetadata>> sent = new ArrayList<>();
+        for (Invalid invalid : batch.invalid) {
+            sent.add(deadLetters.send(invalid.record(), invalid.reason()));
+        }
+        if (!batch.valid.isEmpty() && !batch.appended) {
+            List<Envelope> envelopes = new ArrayList<>(batch.valid.size());
+            for (Valid valid : batch.valid) {
+                envelopes.add(valid.envelope());
+            }
+            List<Appended> results = awaitAppend(envelopes);
+            batch.appended = true;
+            for (Appended result : results) {
+                result.placements().forEach(p -> (p.duplicate() ? duplicates : appended).incrementAndGet());
+            }
+        }
+        if (!sent.isEmpty()) {
+            deadLetters.flush();
+            for (Future<RecordMetadata> future : sent) {
+                awaitSent(future);
+            }
+            for (Invalid invalid : batch.invalid) {
+                LOG.log(Level.WARNING, "dead-lettered {0}/{1}/{2}: {3}", new Object[] {invalid.record().topic(),
+                        invalid.record().partition(), invalid.record().offset(), invalid.reason()});
+            }
+            deadLettered.addAndGet(batch.invalid.size());
+            batch.invalid.clear();
+        }
+    }
+
+    private List<Appended> awaitAppend(List<Envelope> envelopes) {
+        try {
+            return timeline.append(envelopes).join();
+        } catch (CompletionException e) {
+            throw new BatchFailure("timeline append failed: " + describe(e.getCause()), e.getCause());
+        }
+    }
+
+    private static void awaitSent(Future<RecordMetadata> future) {
+        try {
+            future.get();
+        } catch (ExecutionException e) {
+            throw new BatchFailure("dead-letter send failed: " + describe(e.getCause()), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BatchFailure("interrupted while dead-lettering", e);
+        }
+    }
+
+    private void commit(Batch batch) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        batch.offsets.forEach((partition, next) -> offsets.put(partition, new OffsetAndMetadata(next)));
+        if (offsets.isEmpty()) {
+            return;
+        }
+        try {
+            consumer.commitSync(offsets);
+        } catch (org.apache.kafka.clients.consumer.CommitFailedException
+                 | org.apache.kafka.common.errors.RebalanceInProgressException e) {
+            // The partitions moved on: their new owner re-reads from the last commit; dedup absorbs the overlap.
+            LOG.log(Level.INFO, "commit skipped after a rebalance: {0}", e.getMessage());
+        }
+    }
+
+    private void setStatus(State state, String detail) {
+        Status now = status;
+        if (now.state() != state || !now.detail().equals(detail)) {
+            status = new Status(state, now.state() == state ? now.since() : Instant.now(), detail);
+        }
+    }
+
+    private static String describe(Throwable e) {
+        Throwable cause = e;
+        while ((cause instanceof CompletionException || cause instanceof ExecutionException) && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        if (cause instanceof BatchFailure) {
+            return cause.getMessage();
+        }
+        return cause.getClass().getSimpleName() + ": " + cause.getMessage();
+    }
+
+    /** The records of one poll and how far their delivery got. */
+    private static final class Batch {
+        final List<Valid> valid = new ArrayList<>();
+        final List<Invalid> invalid = new ArrayList<>();
+        final Map<TopicPartition, Long> offsets = new HashMap<>();
+        boolean appended;
+
+        void dropRevoked(Set<TopicPartition> revoked) {
+            if (revoked.isEmpty()) {
+                return;
+            }
+            valid.removeIf(v -> revoked.contains(new TopicPartition(v.record().topic(), v.record().partition())));
+            invalid.removeIf(i -> revoked.contains(new TopicPartition(i.record().topic(), i.record().partition())));
+            offsets.keySet().removeAll(revoked);
+        }
+    }
+
+    private record Valid(ConsumerRecord<byte[], byte[]> record, Envelope envelope) {
+    }
+
+    private record Invalid(ConsumerRecord<byte[], byte[]> record, String reason) {
+    }
+
+    private static final class BatchFailure extends RuntimeException {
+        BatchFailure(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /** Runs inside poll() on the bridge thread. */
+    private final class Rebalance implements ConsumerRebalanceListener {
+
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            revoked.addAll(partitions);
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            revoked.addAll(partitions);
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            if (retrying) {
+                consumer.pause(partitions);
+            }
+        }
+    }
+}
