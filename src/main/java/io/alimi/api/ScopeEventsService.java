@@ -1,0 +1,171 @@
+package io.alimi.api;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.alimi.auth.BearerToken;
+import io.alimi.auth.Identities;
+import io.alimi.auth.Profile;
+import io.alimi.event.EventJson;
+import io.alimi.event.Scope;
+import io.alimi.event.Text;
+import io.alimi.timeline.Entry;
+import io.alimi.timeline.StreamBounds;
+import io.alimi.timeline.StreamId;
+import io.alimi.timeline.Timeline;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * {@code GET /v1/scopes/{scope}/events}: one scope's timeline, for an admin entitled to that scope.
+ *
+ * <pre>
+ * curl -s http://localhost:8080/v1/scopes/mall:1/events?limit=20 -H 'Authorization: Bearer dev-admin-42-token'
+ * curl -s 'http://localhost:8080/v1/scopes/mall:1/events?before=1732500000000-0'   # the next (older) page
+ * curl -s 'http://localhost:8080/v1/scopes/mall:1/events?after=1732500000000-0'    # what came since, oldest first
+ * </pre>
+ *
+ * Without {@code after} the page is newest first and {@code next} is the {@code before} of the following page;
+ * with {@code after} it is oldest first. The reply also carries the stream's epoch, length and first and last
+ * entry ids, so a client can tell when a position has fallen out of retention.
+ */
+public final class ScopeEventsService implements HttpService {
+
+    public static final int DEFAULT_LIMIT = 50;
+    public static final int MAX_LIMIT = 500;
+
+    private final Identities identities;
+    private final Timeline timeline;
+
+    public ScopeEventsService(Identities identities, Timeline timeline) {
+        this.identities = identities;
+        this.timeline = timeline;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/{scope}/events", this::events);
+    }
+
+    private void events(ServerRequest req, ServerResponse res) {
+        Optional<String> token = BearerToken.from(req.headers().first(HeaderNames.AUTHORIZATION));
+        if (token.isEmpty()) {
+            res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer");
+            Problem.unauthorized("missing Authorization: Bearer <admin token>").send(res);
+            return;
+        }
+        Optional<Profile> profile = identities.resolve(token.get());
+        if (profile.isEmpty()) {
+            res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"");
+            Problem.unauthorized("the admin token is not valid").send(res);
+            return;
+        }
+        Scope scope;
+        StreamId before;
+        StreamId after;
+        int limit;
+        try {
+            scope = scopeParameter(req.path().pathParameters().get("scope"));
+            before = streamId(req, "before");
+            after = streamId(req, "after");
+            limit = limit(req);
+            if (before != null && after != null) {
+                throw new IllegalArgumentException("use either before or after, not both");
+            }
+        } catch (IllegalArgumentException e) {
+            Problem.badRequest(e.getMessage()).send(res);
+            return;
+        }
+        if (!profile.get().scopes().contains(scope)) {
+            Problem.forbidden("scope " + scope + " is not one of this admin's scopes").send(res);
+            return;
+        }
+        CompletableFuture<List<Entry>> page = after != null
+                ? timeline.readAfter(scope, after, limit)
+                : timeline.readBefore(scope, before, limit);
+        CompletableFuture<StreamBounds> bounds = timeline.bounds(scope);
+        try {
+            byte[] body = body(scope, bounds.join(), page.join(), after == null, limit);
+            res.header(HeaderNames.CONTENT_TYPE, "application/json");
+            res.header(HeaderNames.CACHE_CONTROL, "no-store");
+            res.send(body);
+        } catch (CompletionException e) {
+            res.header(HeaderNames.RETRY_AFTER, "1");
+            Problem.unavailable("the timeline store cannot be reached").send(res);
+        }
+    }
+
+    private static byte[] body(Scope scope, StreamBounds bounds, List<Entry> entries, boolean newestFirst, int limit) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(1024 + entries.size() * 512);
+        try (JsonGenerator json = EventJson.mapper().createGenerator(out)) {
+            json.writeStartObject();
+            json.writeStringField("scope", scope.toString());
+            json.writeStringField("epoch", bounds.epoch().orElse(null));
+            json.writeNumberField("length", bounds.length());
+            json.writeStringField("first", bounds.first().map(StreamId::toString).orElse(null));
+            json.writeStringField("last", bounds.last().map(StreamId::toString).orElse(null));
+            json.writeArrayFieldStart("events");
+            for (Entry entry : entries) {
+                json.writeStartObject();
+                json.writeStringField("entry", entry.id().toString());
+                json.writeFieldName("event");
+                // Stored envelopes are validated, single-line JSON: embedded as they are.
+                json.writeRawValue(entry.json());
+                json.writeEndObject();
+            }
+            json.writeEndArray();
+            boolean more = newestFirst && entries.size() == limit;
+            json.writeStringField("next", more ? entries.get(entries.size() - 1).id().toString() : null);
+            json.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    private static Scope scopeParameter(String text) {
+        try {
+            return Scope.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("scope: " + e.getMessage());
+        }
+    }
+
+    private static StreamId streamId(ServerRequest req, String name) {
+        Optional<String> value = req.query().first(name).asOptional();
+        if (value.isEmpty()) {
+            return null;
+        }
+        try {
+            return StreamId.parse(value.get());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(name + ": '" + Text.quote(value.get()) + "' is not an entry id like 1732500000000-0");
+        }
+    }
+
+    private static int limit(ServerRequest req) {
+        Optional<String> value = req.query().first("limit").asOptional();
+        if (value.isEmpty()) {
+            return DEFAULT_LIMIT;
+        }
+        try {
+            int limit = Integer.parseInt(value.get());
+            if (limit >= 1 && limit <= MAX_LIMIT) {
+                return limit;
+            }
+        } catch (NumberFormatException e) {
+            // fall through to the message below
+        }
+        throw new IllegalArgumentException("limit: must be a whole number from 1 to " + MAX_LIMIT);
+    }
+
+}
