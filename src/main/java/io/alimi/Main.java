@@ -103,7 +103,7 @@ public final class Main {
         List<AutoCloseable> parts = new ArrayList<>();
         parts.add(redis);
         try {
-            StatefulRedisConnection<String, String> shared = redis.connect(patience);
+            StatefulRedisConnection<String, byte[]> shared = redis.connect(patience);
             parts.add(shared);
             Timeline timeline = new RedisTimeline(shared, keys, retention);
             List<HealthCheck> checks = new ArrayList<>();
@@ -112,7 +112,7 @@ public final class Main {
             Bridge bridge = null;
             if (bridgeSettings != null) {
                 // Its own connection: large pipelined batches must not queue ahead of publish requests.
-                StatefulRedisConnection<String, String> bridgeConnection = redis.connect(patience);
+                StatefulRedisConnection<String, byte[]> bridgeConnection = redis.connect(patience);
                 parts.add(bridgeConnection);
                 bridge = Bridge.create(bridgeSettings, new RedisTimeline(bridgeConnection, keys, retention), reader);
                 parts.add(bridge);

@@ -119,7 +119,7 @@ public final class ScopeEventsService implements HttpService {
                 json.writeStringField("entry", entry.id().toString());
                 json.writeFieldName("event");
                 // Stored envelopes are validated, single-line JSON: embedded as they are.
-                json.writeRawValue(entry.json());
+                json.writeRawValue(entry.jsonText());
                 json.writeEndObject();
             }
             json.writeEndArray();

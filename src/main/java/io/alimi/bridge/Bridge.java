@@ -246,19 +246,30 @@ public final class Bridge implements AutoCloseable {
 
     private Batch decode(ConsumerRecords<byte[], byte[]> records) {
         Batch batch = new Batch();
-        for (ConsumerRecord<byte[], byte[]> record : records) {
-            batch.offsets.merge(new TopicPartition(record.topic(), record.partition()), record.offset() + 1, Math::max);
-            List<Map.Entry<String, byte[]>> headers = new ArrayList<>();
-            for (Header header : record.headers()) {
-                headers.add(Map.entry(header.key(), header.value() == null ? new byte[0] : header.value()));
-            }
-            try {
-                batch.valid.add(new Valid(record, reader.readKafka(headers, record.value())));
-            } catch (InvalidEventException e) {
-                batch.invalid.add(new Invalid(record, e.getMessage()));
+        for (TopicPartition partition : records.partitions()) {
+            List<ConsumerRecord<byte[], byte[]>> inPartition = records.records(partition);
+            batch.offsets.put(partition, inPartition.get(inPartition.size() - 1).offset() + 1);
+            for (ConsumerRecord<byte[], byte[]> record : inPartition) {
+                try {
+                    batch.valid.add(new Valid(record, reader.readKafka(headers(record), record.value())));
+                } catch (InvalidEventException e) {
+                    batch.invalid.add(new Invalid(record, e.getMessage()));
+                }
             }
         }
         return batch;
+    }
+
+    private static List<Map.Entry<String, byte[]>> headers(ConsumerRecord<byte[], byte[]> record) {
+        Header[] headers = record.headers().toArray();
+        if (headers.length == 0) {
+            return List.of();
+        }
+        List<Map.Entry<String, byte[]>> list = new ArrayList<>(headers.length);
+        for (Header header : headers) {
+            list.add(Map.entry(header.key(), header.value() == null ? new byte[0] : header.value()));
+        }
+        return list;
     }
 
     private void deliver(Batch batch) {

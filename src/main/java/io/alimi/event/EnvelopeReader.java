@@ -2,7 +2,6 @@ package io.alimi.event;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
@@ -13,9 +12,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -161,13 +157,9 @@ public final class EnvelopeReader {
         boolean push = push(event.get("push"));
         optional(event, "subject");
         String time = optional(event, "time");
-        if (time != null) {
-            try {
-                OffsetDateTime.parse(time, DateTimeFormatter.ISO_OFFSET_DATE_TIME);
-            } catch (DateTimeParseException e) {
-                throw new InvalidEventException("time", "'" + Text.quote(time)
-                        + "' is not an RFC 3339 timestamp like 2026-11-25T09:30:00Z");
-            }
+        if (time != null && !Rfc3339.isTimestamp(time)) {
+            throw new InvalidEventException("time", "'" + Text.quote(time)
+                    + "' is not an RFC 3339 timestamp like 2026-11-25T09:30:00Z");
         }
         String dataschema = optional(event, "dataschema");
         if (dataschema != null && !isUriReference(dataschema)) {
@@ -187,10 +179,10 @@ public final class EnvelopeReader {
                         + "' does not describe JSON; data must be a JSON object (application/json)");
             }
         }
-        String json = write(event);
-        int eventBytes = utf8Length(json);
+        byte[] json = EventJson.writeLine(event);
+        int eventBytes = json.length;
         if (eventBytes > limits.maxDataBytes() && data != null) {
-            int dataBytes = utf8Length(write(data));
+            int dataBytes = EventJson.writeLine(data).length;
             if (dataBytes > limits.maxDataBytes()) {
                 throw new InvalidEventException("data", Text.count(dataBytes) + " bytes exceed the limit of "
                         + Text.count(limits.maxDataBytes()));
@@ -280,14 +272,6 @@ public final class EnvelopeReader {
         return value;
     }
 
-    private static String write(JsonNode node) {
-        try {
-            return EventJson.mapper().writeValueAsString(node);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("a parsed JSON tree could not be written", e);
-        }
-    }
-
     private static boolean isUriReference(String text) {
         if (hasControl(text) || text.chars().anyMatch(Character::isWhitespace)) {
             return false;
@@ -339,24 +323,6 @@ public final class EnvelopeReader {
         } catch (CharacterCodingException e) {
             throw new InvalidEventException("header " + Text.quote(header), "is not valid UTF-8");
         }
-    }
-
-    static int utf8Length(String s) {
-        int bytes = 0;
-        for (int i = 0, n = s.length(); i < n; i++) {
-            char c = s.charAt(i);
-            if (c < 0x80) {
-                bytes += 1;
-            } else if (c < 0x800) {
-                bytes += 2;
-            } else if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
-                bytes += 4;
-                i++;
-            } else {
-                bytes += 3;
-            }
-        }
-        return bytes;
     }
 
     private static String kind(JsonNode node) {

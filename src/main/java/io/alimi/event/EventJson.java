@@ -2,11 +2,10 @@ package io.alimi.event;
 
 import com.fasterxml.jackson.core.JsonFactoryBuilder;
 import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.SerializableString;
 import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.core.io.CharacterEscapes;
-import com.fasterxml.jackson.core.io.SerializedString;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -29,7 +28,6 @@ public final class EventJson {
                             .streamReadConstraints(StreamReadConstraints.builder()
                                     .maxNestingDepth(MAX_NESTING_DEPTH)
                                     .build())
-                            .characterEscapes(new LineSeparatorEscapes())
                             .build())
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
@@ -44,25 +42,45 @@ public final class EventJson {
         return MAPPER;
     }
 
-    /** Escapes U+2028 and U+2029, which JSON allows raw but JavaScript and some line readers treat as line ends. */
-    private static final class LineSeparatorEscapes extends CharacterEscapes {
-
-        private static final SerializableString LS = new SerializedString("\\u2028");
-        private static final SerializableString PS = new SerializedString("\\u2029");
-        private final int[] ascii = standardAsciiEscapesForJSON();
-
-        @Override
-        public int[] getEscapeCodesForAscii() {
-            return ascii;
+    /**
+     * Writes a tree as one line of UTF-8 JSON with U+2028 and U+2029 escaped. Jackson writes them raw (JSON
+     * allows it); they can only occur inside string literals, where the escape means the same.
+     */
+    public static byte[] writeLine(JsonNode node) {
+        byte[] json;
+        try {
+            json = MAPPER.writeValueAsBytes(node);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a parsed JSON tree could not be written", e);
         }
+        return escapeLineSeparators(json);
+    }
 
-        @Override
-        public SerializableString getEscapeSequence(int ch) {
-            return switch (ch) {
-                case 0x2028 -> LS;
-                case 0x2029 -> PS;
-                default -> null;
-            };
+    /** U+2028 / U+2029 are E2 80 A8 / E2 80 A9 in UTF-8; each becomes the six ASCII bytes of its escape. */
+    static byte[] escapeLineSeparators(byte[] json) {
+        int found = 0;
+        for (int i = 0; i + 2 < json.length; i++) {
+            if (json[i] == (byte) 0xE2 && json[i + 1] == (byte) 0x80 && (json[i + 2] == (byte) 0xA8 || json[i + 2] == (byte) 0xA9)) {
+                found++;
+            }
         }
+        if (found == 0) {
+            return json;
+        }
+        byte[] out = new byte[json.length + 3 * found];
+        int o = 0;
+        for (int i = 0; i < json.length; i++) {
+            if (i + 2 < json.length && json[i] == (byte) 0xE2 && json[i + 1] == (byte) 0x80
+                    && (json[i + 2] == (byte) 0xA8 || json[i + 2] == (byte) 0xA9)) {
+                byte last = json[i + 2] == (byte) 0xA8 ? (byte) '8' : (byte) '9';
+                for (byte b : new byte[] {'\\', 'u', '2', '0', '2', last}) {
+                    out[o++] = b;
+                }
+                i += 2;
+            } else {
+                out[o++] = json[i];
+            }
+        }
+        return out;
     }
 }

@@ -46,8 +46,8 @@ public final class LuaScript {
         return name;
     }
 
-    public <T> CompletableFuture<T> call(RedisAsyncCommands<String, String> redis, ScriptOutputType output,
-                                         String[] keys, String... args) {
+    public <T> CompletableFuture<T> call(RedisAsyncCommands<String, byte[]> redis, ScriptOutputType output,
+                                         String[] keys, byte[]... args) {
         return redis.<T>evalsha(sha1, output, keys, args).toCompletableFuture()
                 .exceptionallyCompose(failure -> {
                     if (unwrap(failure) instanceof RedisNoScriptException) {

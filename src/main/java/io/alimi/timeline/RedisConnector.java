@@ -7,6 +7,9 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.protocol.ProtocolVersion;
 
 import java.time.Duration;
@@ -23,6 +26,8 @@ public final class RedisConnector implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(RedisConnector.class.getName());
     public static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    /** Keys are text; values are bytes, so stored envelopes go to and from the wire without re-encoding. */
+    private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
 
     private final RedisClient client;
     private final RedisURI uri;
@@ -58,12 +63,12 @@ public final class RedisConnector implements AutoCloseable {
      * A new connection; retries until {@code patience} runs out, so a node started a moment before Redis still
      * comes up.
      */
-    public StatefulRedisConnection<String, String> connect(Duration patience) {
+    public StatefulRedisConnection<String, byte[]> connect(Duration patience) {
         long deadline = System.nanoTime() + patience.toNanos();
         long backoffMillis = 100;
         while (true) {
             try {
-                return client.connect(uri);
+                return client.connect(CODEC, uri);
             } catch (RedisConnectionException e) {
                 if (System.nanoTime() + backoffMillis * 1_000_000 > deadline) {
                     throw new RedisConnectionException("cannot reach Redis at " + describe() + ": " + rootMessage(e), e);

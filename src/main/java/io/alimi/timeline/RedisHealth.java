@@ -14,10 +14,10 @@ public final class RedisHealth implements HealthCheck {
 
     private static final Duration PATIENCE = Duration.ofSeconds(1);
 
-    private final StatefulRedisConnection<String, String> connection;
+    private final StatefulRedisConnection<String, byte[]> connection;
     private final String where;
 
-    public RedisHealth(StatefulRedisConnection<String, String> connection, String where) {
+    public RedisHealth(StatefulRedisConnection<String, byte[]> connection, String where) {
         this.connection = connection;
         this.where = where;
     }

@@ -9,6 +9,7 @@ import io.lettuce.core.StreamMessage;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,16 +32,22 @@ public final class RedisTimeline implements Timeline {
     static final int CHUNK = 128;
     private static final int FIXED_ARGS = 4;
 
-    private final RedisAsyncCommands<String, String> redis;
+    private final RedisAsyncCommands<String, byte[]> redis;
     private final Keys keys;
     private final Retention retention;
+    /** ARGV 1 to 3 of every append: the same for every call. */
+    private final byte[][] retentionArgs;
     private final LuaScript appendScript = LuaScript.load("timeline_append");
     private final LuaScript boundsScript = LuaScript.load("timeline_bounds");
 
-    public RedisTimeline(StatefulRedisConnection<String, String> connection, Keys keys, Retention retention) {
+    public RedisTimeline(StatefulRedisConnection<String, byte[]> connection, Keys keys, Retention retention) {
         this.redis = connection.async();
         this.keys = keys;
         this.retention = retention;
+        this.retentionArgs = new byte[][] {
+                ascii(Integer.toString(retention.maxLength())),
+                ascii(Long.toString(retention.maxAge().toMillis())),
+                ascii(Long.toString(retention.dedupTtl().toMillis()))};
     }
 
     public Keys keys() {
@@ -76,25 +83,23 @@ public final class RedisTimeline implements Timeline {
         int to = Math.min(from + CHUNK, slots.size());
         List<Slot> chunk = slots.subList(from, to);
         String[] keyArgs = new String[2 + chunk.size()];
-        String[] args = new String[FIXED_ARGS + 3 * chunk.size()];
+        byte[][] args = new byte[FIXED_ARGS + 3 * chunk.size()][];
         keyArgs[0] = keys.stream(scope);
         keyArgs[1] = keys.meta(scope);
-        args[0] = Integer.toString(retention.maxLength());
-        args[1] = Long.toString(retention.maxAge().toMillis());
-        args[2] = Long.toString(retention.dedupTtl().toMillis());
-        args[3] = newEpoch();
+        System.arraycopy(retentionArgs, 0, args, 0, retentionArgs.length);
+        args[3] = ascii(newEpoch());
         for (int i = 0; i < chunk.size(); i++) {
             Envelope event = events.get(chunk.get(i).event());
             keyArgs[2 + i] = keys.dedup(scope, event.id());
-            args[FIXED_ARGS + 3 * i] = event.id();
-            args[FIXED_ARGS + 3 * i + 1] = event.type();
+            args[FIXED_ARGS + 3 * i] = event.id().getBytes(StandardCharsets.UTF_8);
+            args[FIXED_ARGS + 3 * i + 1] = ascii(event.type());
             args[FIXED_ARGS + 3 * i + 2] = event.json();
         }
         CompletableFuture<List<Object>> call = appendScript.call(redis, ScriptOutputType.MULTI, keyArgs, args);
         CompletableFuture<Void> stored = call.thenAccept(reply -> {
             for (int i = 0; i < chunk.size(); i++) {
                 Slot slot = chunk.get(i);
-                StreamId id = StreamId.parse((String) reply.get(1 + 2 * i));
+                StreamId id = StreamId.parse(text(reply.get(1 + 2 * i)));
                 boolean duplicate = ((Long) reply.get(2 + 2 * i)) == 1L;
                 placements[slot.event()][slot.target()] = new Placement(scope, id, duplicate);
             }
@@ -137,19 +142,28 @@ public final class RedisTimeline implements Timeline {
         CompletableFuture<List<Object>> call = boundsScript.call(redis, ScriptOutputType.MULTI,
                 new String[] {keys.stream(scope), keys.meta(scope)});
         return call.thenApply(reply -> new StreamBounds(
-                Optional.ofNullable((String) reply.get(0)),
+                Optional.ofNullable(text(reply.get(0))),
                 (Long) reply.get(1),
-                Optional.ofNullable((String) reply.get(2)).map(StreamId::parse),
-                Optional.ofNullable((String) reply.get(3)).map(StreamId::parse)));
+                Optional.ofNullable(text(reply.get(2))).map(StreamId::parse),
+                Optional.ofNullable(text(reply.get(3))).map(StreamId::parse)));
     }
 
-    private static List<Entry> entries(List<StreamMessage<String, String>> messages) {
+    private static List<Entry> entries(List<StreamMessage<String, byte[]>> messages) {
         List<Entry> entries = new ArrayList<>(messages.size());
-        for (StreamMessage<String, String> message : messages) {
-            Map<String, String> body = message.getBody();
-            entries.add(new Entry(StreamId.parse(message.getId()), body.get("id"), body.get("type"), body.get("event")));
+        for (StreamMessage<String, byte[]> message : messages) {
+            Map<String, byte[]> body = message.getBody();
+            entries.add(new Entry(StreamId.parse(message.getId()), text(body.get("id")), text(body.get("type")), body.get("event")));
         }
         return entries;
+    }
+
+    private static byte[] ascii(String text) {
+        return text.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** A bulk reply as text; null stays null. */
+    private static String text(Object bulk) {
+        return bulk == null ? null : new String((byte[]) bulk, StandardCharsets.UTF_8);
     }
 
     /** The {@code target}-th scope of the {@code event}-th event. */

@@ -58,7 +58,7 @@ class BridgeIT {
     private static final int KEYS = 8;
     private static KafkaBroker kafka;
     private static RedisConnector connector;
-    private static StatefulRedisConnection<String, String> connection;
+    private static StatefulRedisConnection<String, byte[]> connection;
     private static Producer<byte[], byte[]> producer;
 
     private final List<AutoCloseable> closeAfter = new ArrayList<>();
@@ -192,7 +192,7 @@ class BridgeIT {
         try (RedisProcess redis = RedisProcess.start(dir, RedisProcess.freePort(),
                 List.of("--appendonly", "yes", "--appendfsync", "always", "--save", ""));
              RedisConnector ownConnector = RedisConnector.create(redis.url(), Duration.ofSeconds(2))) {
-            StatefulRedisConnection<String, String> own = ownConnector.connect(Duration.ofSeconds(5));
+            StatefulRedisConnection<String, byte[]> own = ownConnector.connect(Duration.ofSeconds(5));
             timeline = new RedisTimeline(own, new Keys(TestServers.uniquePrefix()), Retention.DEFAULTS);
             Bridge bridge = bridge(timeline);
             int total = 4_000;

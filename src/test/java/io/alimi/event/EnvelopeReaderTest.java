@@ -118,13 +118,13 @@ class EnvelopeReaderTest {
     void keepsEveryMemberInOrderAndNumbersExactly() throws InvalidEventException {
         String json = "{\"zeta\":1,\"specversion\":\"1.0\",\"id\":\"e-1\",\"source\":\"/orders\",\"type\":\"order.created\","
                 + "\"targets\":\"mall:1\",\"data\":{\"price\":12345678901234567890.10,\"big\":123456789012345678901234567890}}";
-        assertEquals(json, read(json).json());
+        assertEquals(json, read(json).jsonText());
     }
 
     @Test
     void theStoredJsonHasNoRawLineBreakOfAnyKind() throws InvalidEventException {
         String json = event("\"targets\":\"all\",\"subject\":\"a\\r\\nb\\u2028c\\u2029d\",\"data\":{\"k\\n\":\"v\\r\"},\"x\":\"\u2028\"");
-        String stored = read(json).json();
+        String stored = read(json).jsonText();
         for (char c : new char[] {'\n', '\r', '\u2028', '\u2029'}) {
             assertEquals(-1, stored.indexOf(c), "raw " + (int) c + " in " + stored);
         }
@@ -186,14 +186,14 @@ class EnvelopeReaderTest {
         assertTrue(envelope.push());
         assertEquals("{\"specversion\":\"1.0\",\"id\":\"k-1\",\"source\":\"/orders\",\"type\":\"order.created\","
                 + "\"targets\":\"mall:1,admin:9\",\"push\":\"true\",\"tenant\":\"t1\",\"datacontenttype\":\"application/json\","
-                + "\"data\":{\"orderNo\":\"A-1\"}}", envelope.json());
+                + "\"data\":{\"orderNo\":\"A-1\"}}", envelope.jsonText());
     }
 
     @Test
     void binaryModeWithoutValueHasNoData() throws InvalidEventException {
         Envelope envelope = READER.readKafka(headers("ce_specversion", "1.0", "ce_id", "k-1", "ce_source", "/s",
                 "ce_type", "t", "ce_targets", "all"), null);
-        assertFalse(envelope.json().contains("data"));
+        assertFalse(envelope.jsonText().contains("data"));
     }
 
     @Test
@@ -201,9 +201,9 @@ class EnvelopeReaderTest {
         String json = event("\"targets\":\"all\"");
         Envelope envelope = READER.readKafka(headers("content-type", "application/cloudevents+json; charset=UTF-8"),
                 json.getBytes(StandardCharsets.UTF_8));
-        assertEquals(json, envelope.json());
+        assertEquals(json, envelope.jsonText());
         Envelope plain = READER.readKafka(List.of(), json.getBytes(StandardCharsets.UTF_8));
-        assertEquals(json, plain.json());
+        assertEquals(json, plain.jsonText());
     }
 
     static Stream<Arguments> binaryRejected() {

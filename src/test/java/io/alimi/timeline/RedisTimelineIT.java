@@ -26,7 +26,7 @@ class RedisTimelineIT {
     private static final Scope ADMIN_42 = Scope.admin("42");
     private static RedisProcess redis;
     private static RedisConnector connector;
-    private static StatefulRedisConnection<String, String> connection;
+    private static StatefulRedisConnection<String, byte[]> connection;
 
     @BeforeAll
     static void connect() {
@@ -229,8 +229,8 @@ class RedisTimelineIT {
         Envelope event = Events.read(Events.json("e-1", "mall:1", "{\"note\":\"line1\\nline2\\u2028\",\"n\":1.10}"));
         append(timeline, event);
 
-        String stored = timeline.readAfter(MALL_1, StreamId.ZERO, 1).join().get(0).json();
-        assertEquals(event.json(), stored);
+        String stored = timeline.readAfter(MALL_1, StreamId.ZERO, 1).join().get(0).jsonText();
+        assertEquals(event.jsonText(), stored);
         assertFalse(stored.contains("\n") || stored.contains("\r") || stored.contains("\u2028"), stored);
         assertTrue(stored.contains("1.10"), stored);
     }

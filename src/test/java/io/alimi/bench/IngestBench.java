@@ -1,0 +1,466 @@
+package io.alimi.bench;
+
+import io.alimi.support.KafkaBroker;
+import io.alimi.support.RedisProcess;
+import io.alimi.timeline.RedisConnector;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * {@code scripts/bench-ingest}: events per second from Kafka through the bridge into Redis, and through
+ * {@code POST /v1/events}, on one machine: redis-server (production redis.conf: AOF, fsync every second), a
+ * KRaft broker and the load client in this JVM, and Alimi as its own process ({@code java -jar target/alimi.jar},
+ * exactly as deployed).
+ *
+ * <p>Bridge figures count an event as done when the bridge has committed its offset, which it does only after
+ * every target is appended in Redis; the run then checks every stream's length: nothing lost, nothing doubled.
+ */
+public final class IngestBench {
+
+    private static final int MALLS = 1_000;
+    private static final int ADMINS = 5_000;
+    private static final int PARTNERS = 200;
+    private static final Duration RUN_TIMEOUT = Duration.ofMinutes(5);
+
+    private final Map<String, String> options;
+    private final int events;
+    private final int runs;
+    private final int partitions;
+    private final String nodeHeap;
+    private final String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    private RedisProcess redis;
+    private KafkaBroker kafka;
+    private StatefulRedisConnection<String, byte[]> redisConnection;
+    private long redisPid;
+    private final AtomicInteger runCounter = new AtomicInteger();
+
+    private IngestBench(Map<String, String> options) {
+        this.options = options;
+        this.events = Integer.parseInt(options.getOrDefault("--events", "200000"));
+        this.runs = Integer.parseInt(options.getOrDefault("--runs", "3"));
+        this.partitions = Integer.parseInt(options.getOrDefault("--partitions", "8"));
+        this.nodeHeap = options.getOrDefault("--node-heap", "1g");
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> options = new HashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            options.put(args[i], args[i + 1]);
+        }
+        if (Arrays.asList(args).contains("--help")) {
+            System.out.println("""
+                    Usage: scripts/bench-ingest [--events N] [--runs R] [--partitions P] [--http-events N]
+                                                [--http-concurrency C] [--node-heap 1g] [--only bridge|http]
+                    Defaults: 200000 events per bridge run, 3 runs per scenario (median reported), 8 partitions,
+                    40000 HTTP events with 32 concurrent clients.""");
+            return;
+        }
+        new IngestBench(options).run();
+    }
+
+    private void run() throws Exception {
+        Path work = Files.createTempDirectory("alimi-bench-");
+        Path jar = Path.of("target/alimi.jar");
+        if (!Files.exists(jar)) {
+            throw new IllegalStateException("target/alimi.jar is missing; scripts/bench-ingest builds it first");
+        }
+        redis = RedisProcess.start(work.resolve("redis"), RedisProcess.freePort(),
+                List.of(Path.of("redis/redis.conf").toAbsolutePath().toString(), "--save", ""));
+        kafka = KafkaBroker.start(work.resolve("kafka"), RedisProcess.freePort(), RedisProcess.freePort());
+        try (RedisConnector connector = RedisConnector.create(redis.url(), Duration.ofSeconds(30))) {
+            redisConnection = connector.connect(Duration.ofSeconds(5));
+            System.out.printf(Locale.ROOT, "# Alimi ingest benchmark, %s, %d cores, Java %s, Redis %s%n", LocalDate.now(),
+                    Runtime.getRuntime().availableProcessors(), Runtime.version(), redis.version());
+            System.out.printf(Locale.ROOT, "# %,d events per bridge run, %d partitions, %d runs per scenario; node -Xmx%s%n%n",
+                    events, partitions, runs, nodeHeap);
+            List<String> table = new ArrayList<>();
+            String only = options.getOrDefault("--only", "all");
+            if (!only.equals("http")) {
+                table.add(scenario("bridge, backlog, 1 target", () -> bridgeBacklog(1)));
+                if (!only.equals("bridge1")) {
+                    table.add(scenario("bridge, backlog, 4 targets", () -> bridgeBacklog(4)));
+                    table.add(scenario("bridge, live (producer running), 1 target", () -> bridgeLive(1)));
+                }
+            }
+            if (!only.startsWith("bridge")) {
+                int httpEvents = Integer.parseInt(options.getOrDefault("--http-events", "40000"));
+                int concurrency = Integer.parseInt(options.getOrDefault("--http-concurrency", "32"));
+                table.add(scenario("HTTP, 1 event per request, " + concurrency + " clients", () -> http(httpEvents, 1, concurrency)));
+                table.add(scenario("HTTP, 100 events per request, " + concurrency + " clients", () -> http(httpEvents * 5, 100, concurrency)));
+            }
+            System.out.println();
+            System.out.println("| scenario | events/s (median) | runs | node CPU s per 100k events | redis CPU s per 100k events | notes |");
+            System.out.println("|---|---|---|---|---|---|");
+            table.forEach(System.out::println);
+            redisConnection.close();
+        } finally {
+            kafka.stop();
+            redis.stop();
+        }
+    }
+
+    /** One measured run. */
+    record Result(double eventsPerSecond, double nodeCpuPer100k, double redisCpuPer100k, String note) {
+    }
+
+    interface Run {
+        Result run() throws Exception;
+    }
+
+    private String scenario(String name, Run run) throws Exception {
+        List<Result> results = new ArrayList<>();
+        for (int i = 0; i < runs; i++) {
+            Result result = run.run();
+            System.out.printf(Locale.ROOT, "%-52s run %d: %,10.0f events/s   node %.2f CPU s/100k   redis %.2f CPU s/100k   %s%n",
+                    name, i + 1, result.eventsPerSecond(), result.nodeCpuPer100k(), result.redisCpuPer100k(), result.note());
+            results.add(result);
+        }
+        double[] rates = results.stream().mapToDouble(Result::eventsPerSecond).sorted().toArray();
+        Result median = results.stream().filter(r -> r.eventsPerSecond() == rates[rates.length / 2]).findFirst().orElseThrow();
+        StringBuilder all = new StringBuilder();
+        for (Result r : results) {
+            all.append(all.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%,.0f", r.eventsPerSecond()));
+        }
+        return String.format(Locale.ROOT, "| %s | **%,.0f** | %s | %.2f | %.2f | %s |", name, median.eventsPerSecond(), all,
+                median.nodeCpuPer100k(), median.redisCpuPer100k(), median.note());
+    }
+
+    // Bridge
+
+    private Result bridgeBacklog(int targets) throws Exception {
+        int run = runCounter.incrementAndGet();
+        String topic = "bench-" + run;
+        String prefix = "b" + run + ":";
+        kafka.createTopic(topic, partitions);
+        Set<String> scopes = produce(topic, events, targets);
+        try (Node node = Node.start(this, "bridge", Map.of("ALIMI_BRIDGE_TOPIC", topic, "ALIMI_BRIDGE_GROUP", "g-" + topic,
+                "ALIMI_REDIS_KEY_PREFIX", prefix))) {
+            Progress progress = awaitCommitted(topic, "g-" + topic, events, node);
+            assertAllStored(prefix, scopes, (long) events * targets);
+            return progress.result("lost 0, duplicated 0 (stream lengths checked)");
+        }
+    }
+
+    private Result bridgeLive(int targets) throws Exception {
+        int run = runCounter.incrementAndGet();
+        String topic = "bench-" + run;
+        String prefix = "b" + run + ":";
+        kafka.createTopic(topic, partitions);
+        try (Node node = Node.start(this, "bridge", Map.of("ALIMI_BRIDGE_TOPIC", topic, "ALIMI_BRIDGE_GROUP", "g-" + topic,
+                "ALIMI_REDIS_KEY_PREFIX", prefix))) {
+            long cpu0 = node.cpuMillis();
+            long redisCpu0 = cpuMillis(redisPid());
+            long start = System.nanoTime();
+            Set<String> scopes = produce(topic, events, targets);
+            Progress progress = awaitCommitted(topic, "g-" + topic, events, node);
+            double seconds = (progress.doneNanos() - start) / 1e9;
+            assertAllStored(prefix, scopes, (long) events * targets);
+            return new Result(events / seconds, per100k(node.cpuMillis() - cpu0, events), per100k(cpuMillis(redisPid()) - redisCpu0, events),
+                    "from first send to last commit; lost 0, duplicated 0");
+        }
+    }
+
+    private Set<String> produce(String topic, int count, int targets) throws Exception {
+        Map<String, Object> config = Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrap(),
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.LINGER_MS_CONFIG, 5,
+                ProducerConfig.BATCH_SIZE_CONFIG, 128 * 1024,
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false,
+                ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
+        Set<String> scopes = new LinkedHashSet<>();
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(config, new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (int i = 0; i < count; i++) {
+                String targetList = targets(i, targets);
+                if (scopes.size() < MALLS + ADMINS + PARTNERS) {
+                    scopes.addAll(Arrays.asList(targetList.split(",")));
+                }
+                producer.send(new ProducerRecord<>(topic, Integer.toString(i % MALLS).getBytes(StandardCharsets.UTF_8),
+                        event(topic + "-" + i, targetList).getBytes(StandardCharsets.UTF_8)));
+            }
+            producer.flush();
+        }
+        return scopes;
+    }
+
+    /** A realistic order event of about 330 bytes. */
+    static String event(String id, String targets) {
+        return "{\"specversion\":\"1.0\",\"id\":\"" + id + "\",\"source\":\"/orders\",\"type\":\"order.created\","
+                + "\"targets\":\"" + targets + "\",\"time\":\"2026-11-25T09:30:00+09:00\",\"datacontenttype\":\"application/json\","
+                + "\"data\":{\"orderNo\":\"2026112500" + id.hashCode() + "\",\"productName\":\"겨울 패딩 점퍼\",\"amount\":129000,"
+                + "\"buyer\":\"홍*동\",\"link\":\"/orders/" + id + "\"}}";
+    }
+
+    static String targets(int i, int count) {
+        String mall = "mall:" + (i % MALLS);
+        return switch (count) {
+            case 1 -> mall;
+            case 4 -> mall + ",admin:" + (i % ADMINS) + ",partner:" + (i % PARTNERS) + ",admin:" + ((i + 1) % ADMINS);
+            default -> throw new IllegalArgumentException("1 or 4 targets");
+        };
+    }
+
+    record Progress(long firstNanos, long firstCount, long doneNanos, long total, long nodeCpuFirst, long nodeCpuDone,
+                    long redisCpuFirst, long redisCpuDone) {
+
+        Result result(String note) {
+            double seconds = (doneNanos - firstNanos) / 1e9;
+            long measured = total - firstCount;
+            return new Result(measured / seconds, per100k(nodeCpuDone - nodeCpuFirst, measured),
+                    per100k(redisCpuDone - redisCpuFirst, measured), note);
+        }
+    }
+
+    /**
+     * Polls the bridge group's committed offsets until they reach the end of the topic. The clock starts at the
+     * first commit seen (the group join and first fetch are not throughput), the count with what was committed
+     * then.
+     */
+    private Progress awaitCommitted(String topic, String group, long total, Node node) throws Exception {
+        try (Admin admin = kafka.admin()) {
+            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+            for (int p = 0; p < partitions; p++) {
+                latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
+            }
+            long end = 0;
+            for (ListOffsetsResult.ListOffsetsResultInfo info : admin.listOffsets(latest).all().get().values()) {
+                end += info.offset();
+            }
+            if (end != total) {
+                throw new IllegalStateException("topic holds " + end + " records, expected " + total);
+            }
+            long deadline = System.nanoTime() + RUN_TIMEOUT.toNanos();
+            long firstNanos = 0;
+            long firstCount = 0;
+            long nodeCpuFirst = 0;
+            long redisCpuFirst = 0;
+            while (System.nanoTime() < deadline) {
+                long committed = 0;
+                for (OffsetAndMetadata offset : admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().values()) {
+                    if (offset != null) {
+                        committed += offset.offset();
+                    }
+                }
+                long now = System.nanoTime();
+                if (committed > 0 && firstNanos == 0) {
+                    firstNanos = now;
+                    firstCount = committed;
+                    nodeCpuFirst = node.cpuMillis();
+                    redisCpuFirst = cpuMillis(redisPid());
+                }
+                if (committed >= total) {
+                    return new Progress(firstNanos, firstCount, now, total, nodeCpuFirst, node.cpuMillis(),
+                            redisCpuFirst, cpuMillis(redisPid()));
+                }
+                Thread.sleep(10);
+            }
+            throw new IllegalStateException("the bridge did not commit " + total + " records within " + RUN_TIMEOUT);
+        }
+    }
+
+    private void assertAllStored(String prefix, Set<String> scopes, long expected) throws Exception {
+        RedisAsyncCommands<String, byte[]> async = redisConnection.async();
+        List<RedisFuture<Long>> lengths = new ArrayList<>();
+        for (String scope : scopes) {
+            lengths.add(async.xlen(prefix + "tl:{" + scope + "}"));
+        }
+        long stored = 0;
+        for (RedisFuture<Long> length : lengths) {
+            stored += length.get();
+        }
+        if (stored != expected) {
+            throw new IllegalStateException("stored " + stored + " entries, expected exactly " + expected);
+        }
+    }
+
+    // HTTP
+
+    private Result http(int total, int perRequest, int concurrency) throws Exception {
+        int run = runCounter.incrementAndGet();
+        String prefix = "h" + run + ":";
+        try (Node node = Node.start(this, "relay", Map.of("ALIMI_REDIS_KEY_PREFIX", prefix))) {
+            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            URI uri = URI.create("http://127.0.0.1:" + node.port + "/v1/events");
+            int requests = total / perRequest;
+            AtomicInteger next = new AtomicInteger();
+            long[] latencies = new long[requests];
+            long cpu0 = node.cpuMillis();
+            long redisCpu0 = cpuMillis(redisPid());
+            long start = System.nanoTime();
+            try (ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
+                List<Future<?>> futures = new ArrayList<>();
+                for (int c = 0; c < concurrency; c++) {
+                    futures.add(clients.submit(() -> {
+                        for (int r; (r = next.getAndIncrement()) < requests; ) {
+                            StringBuilder body = new StringBuilder(perRequest > 1 ? "[" : "");
+                            for (int e = 0; e < perRequest; e++) {
+                                int i = r * perRequest + e;
+                                body.append(e == 0 ? "" : ",").append(event("h" + run + "-" + i, targets(i, 1)));
+                            }
+                            if (perRequest > 1) {
+                                body.append(']');
+                            }
+                            HttpRequest request = HttpRequest.newBuilder(uri)
+                                    .header("Content-Type", perRequest > 1 ? "application/cloudevents-batch+json" : "application/cloudevents+json")
+                                    .header("X-Api-Key", Node.API_KEY)
+                                    .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build();
+                            long sent = System.nanoTime();
+                            HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
+                            latencies[r] = System.nanoTime() - sent;
+                            if (response.statusCode() != 202) {
+                                throw new IllegalStateException("HTTP " + response.statusCode() + ": " + response.body());
+                            }
+                        }
+                        return null;
+                    }));
+                }
+                for (Future<?> future : futures) {
+                    future.get();
+                }
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            Arrays.sort(latencies);
+            Set<String> scopes = new LinkedHashSet<>();
+            for (int m = 0; m < Math.min(MALLS, total); m++) {
+                scopes.add("mall:" + m);
+            }
+            assertAllStored(prefix, scopes, total);
+            String note = String.format(Locale.ROOT, "request latency p50 %.1f ms, p99 %.1f ms; lost 0",
+                    latencies[requests / 2] / 1e6, latencies[(int) (requests * 0.99)] / 1e6);
+            return new Result(total / seconds, per100k(node.cpuMillis() - cpu0, total),
+                    per100k(cpuMillis(redisPid()) - redisCpu0, total), note);
+        }
+    }
+
+    /** CPU seconds spent per 100,000 events. */
+    static double per100k(long cpuMillis, long count) {
+        return cpuMillis / 1000.0 * 100_000.0 / count;
+    }
+
+    // Processes
+
+    private long redisPid() {
+        if (redisPid == 0) {
+            for (String line : redisConnection.sync().info("server").split("\r\n")) {
+                if (line.startsWith("process_id:")) {
+                    redisPid = Long.parseLong(line.substring("process_id:".length()).strip());
+                }
+            }
+        }
+        return redisPid;
+    }
+
+    /** User + system CPU time of a process, in milliseconds (Linux /proc). */
+    static long cpuMillis(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) * 10;
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    /** An Alimi node as its own process, started from the production jar. */
+    static final class Node implements AutoCloseable {
+        static final String API_KEY = "bench-publisher-key-0001";
+        final Process process;
+        final int port;
+
+        private Node(Process process, int port) {
+            this.process = process;
+            this.port = port;
+        }
+
+        static Node start(IngestBench bench, String roles, Map<String, String> env) throws Exception {
+            int port = RedisProcess.freePort();
+            List<String> command = new ArrayList<>(List.of(bench.javaBin, "-Xmx" + bench.nodeHeap));
+            for (String option : bench.options.getOrDefault("--node-jvm-opts", "").split(" ")) {
+                if (!option.isBlank()) {
+                    command.add(option);
+                }
+            }
+            command.addAll(List.of("-jar", "target/alimi.jar"));
+            ProcessBuilder builder = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(Files.createTempFile("alimi-bench-node-", ".log").toFile());
+            builder.environment().putAll(Map.of(
+                    "ALIMI_ROLES", roles,
+                    "ALIMI_HTTP_PORT", Integer.toString(port),
+                    "ALIMI_HTTP_HOST", "127.0.0.1",
+                    "ALIMI_REDIS_URL", bench.redis.url(),
+                    "ALIMI_KAFKA_BOOTSTRAP", bench.kafka.bootstrap(),
+                    "ALIMI_PUBLISH_API_KEYS", "bench=" + API_KEY));
+            builder.environment().putAll(env);
+            for (Map.Entry<String, String> option : bench.options.entrySet()) {
+                if (option.getKey().startsWith("--ALIMI_")) {
+                    builder.environment().put(option.getKey().substring(2), option.getValue());
+                }
+            }
+            Node node = new Node(builder.start(), port);
+            HttpClient client = HttpClient.newHttpClient();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (true) {
+                try {
+                    HttpResponse<String> ready = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready")).build(),
+                            HttpResponse.BodyHandlers.ofString());
+                    if (ready.statusCode() == 200) {
+                        return node;
+                    }
+                } catch (IOException notYet) {
+                    // still starting
+                }
+                if (!node.process.isAlive() || System.nanoTime() > deadline) {
+                    node.close();
+                    throw new IllegalStateException("the Alimi node did not become ready");
+                }
+                Thread.sleep(50);
+            }
+        }
+
+        long cpuMillis() {
+            return IngestBench.cpuMillis(process.pid());
+        }
+
+        @Override
+        public void close() throws Exception {
+            process.destroy();
+            if (!process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor();
+            }
+        }
+    }
+}
