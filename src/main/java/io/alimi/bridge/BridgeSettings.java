@@ -24,7 +24,7 @@ public record BridgeSettings(String bootstrap, String topic, String group, Strin
     public static final String DEFAULT_TOPIC = "alimi.events";
     public static final String DEFAULT_GROUP = "alimi-bridge";
     public static final String DEFAULT_DEAD_LETTER_TOPIC = "alimi.events.dlq";
-    public static final int DEFAULT_MAX_POLL_RECORDS = 2_000;
+    public static final int DEFAULT_MAX_POLL_RECORDS = 10_000;
     public static final Duration DEFAULT_RETRY_BACKOFF_MIN = Duration.ofMillis(100);
     public static final Duration DEFAULT_RETRY_BACKOFF_MAX = Duration.ofSeconds(5);
     public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(10);
