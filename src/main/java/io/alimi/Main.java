@@ -72,6 +72,12 @@ public final class Main {
             LOG.severe("cannot start: " + e.getMessage());
             System.exit(2);
             return;
+        } catch (RuntimeException e) {
+            // Unreachable servers and the like: one clear line; the trace only when asked for (FINE).
+            LOG.severe("cannot start: " + e.getMessage());
+            LOG.log(Level.FINE, "start-up failure", e);
+            System.exit(1);
+            return;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(running::close, "alimi-shutdown"));
     }
