@@ -1,6 +1,5 @@
 package io.alimi.api;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.alimi.event.EventJson;
@@ -67,11 +66,7 @@ public record Problem(Status status, String code, String title, String detail, L
                 list.addObject().put("index", error.index()).put("field", error.field()).put("message", error.message());
             }
         }
-        try {
-            return EventJson.mapper().writeValueAsBytes(body);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("a JSON tree could not be written", e);
-        }
+        return EventJson.bytes(body);
     }
 
     public void send(ServerResponse res) {

@@ -1,6 +1,5 @@
 package io.alimi.api;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -111,7 +110,7 @@ public final class PublishService implements HttpService {
             LOG.log(Level.WARNING, "publish by key ''{0}'' could not reach the timeline: {1}",
                     new Object[] {keyName.get(), String.valueOf(e.getCause())});
             res.header(HeaderNames.RETRY_AFTER, "1");
-            Problem.unavailable("the timeline store cannot be reached; retry with the same event ids").send(res);
+            Problem.unavailable("the timeline store cannot be reached or refused the write; retry with the same event ids").send(res);
             return;
         }
         res.status(Status.ACCEPTED_202);
@@ -174,11 +173,7 @@ public final class PublishService implements HttpService {
                         .put("duplicate", placement.duplicate());
             }
         }
-        try {
-            return EventJson.mapper().writeValueAsBytes(body);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("a JSON tree could not be written", e);
-        }
+        return EventJson.bytes(body);
     }
 
     private static String baseType(String contentType) {

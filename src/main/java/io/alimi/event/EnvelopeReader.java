@@ -302,8 +302,7 @@ public final class EnvelopeReader {
 
     private static boolean hasControl(String text) {
         for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (c < 0x20 || c == 0x7f || c == '\u2028' || c == '\u2029') {
+            if (Text.isControl(text.charAt(i))) {
                 return true;
             }
         }

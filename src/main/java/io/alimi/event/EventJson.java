@@ -47,13 +47,16 @@ public final class EventJson {
      * allows it); they can only occur inside string literals, where the escape means the same.
      */
     public static byte[] writeLine(JsonNode node) {
-        byte[] json;
+        return escapeLineSeparators(bytes(node));
+    }
+
+    /** A tree as UTF-8 JSON; a tree in memory always serializes. */
+    public static byte[] bytes(JsonNode node) {
         try {
-            json = MAPPER.writeValueAsBytes(node);
+            return MAPPER.writeValueAsBytes(node);
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException("a parsed JSON tree could not be written", e);
+            throw new IllegalStateException("a JSON tree could not be written", e);
         }
-        return escapeLineSeparators(json);
     }
 
     /** U+2028 / U+2029 are E2 80 A8 / E2 80 A9 in UTF-8; each becomes the six ASCII bytes of its escape. */

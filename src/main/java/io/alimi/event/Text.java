@@ -24,13 +24,18 @@ public final class Text {
         StringBuilder out = new StringBuilder(cut.length() + 2);
         for (int i = 0; i < cut.length(); i++) {
             char c = cut.charAt(i);
-            if (c < 0x20 || c == 0x7f || c == '\u2028' || c == '\u2029') {
+            if (isControl(c)) {
                 out.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
             } else {
                 out.append(c);
             }
         }
         return out.toString();
+    }
+
+    /** C0 controls, DEL and the Unicode line and paragraph separators: what may split a line or a field. */
+    public static boolean isControl(char c) {
+        return c < 0x20 || c == 0x7f || c == '\u2028' || c == '\u2029';
     }
 
     /** {@code 65536} as {@code 65,536}. */

@@ -1,6 +1,5 @@
 package io.alimi.observe;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.alimi.event.EventJson;
 import io.helidon.http.HeaderNames;
@@ -58,10 +57,6 @@ public final class HealthService implements HttpService {
         res.status(status);
         res.header(HeaderNames.CONTENT_TYPE, "application/json");
         res.header(HeaderNames.CACHE_CONTROL, "no-store");
-        try {
-            res.send(EventJson.mapper().writeValueAsBytes(body));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+        res.send(EventJson.bytes(body));
     }
 }

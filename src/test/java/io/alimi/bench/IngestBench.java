@@ -1,6 +1,7 @@
 package io.alimi.bench;
 
 import io.alimi.support.KafkaBroker;
+import io.alimi.support.Ports;
 import io.alimi.support.RedisProcess;
 import io.alimi.timeline.RedisConnector;
 import io.lettuce.core.RedisFuture;
@@ -86,7 +87,7 @@ public final class IngestBench {
         if (Arrays.asList(args).contains("--help")) {
             System.out.println("""
                     Usage: scripts/bench-ingest [--events N] [--warmup N] [--runs R] [--partitions P] [--http-events N]
-                                                [--http-connections C] [--node-heap 1g] [--only bridge|http]
+                                                [--http-connections C] [--node-heap 1g] [--only all|bridge|backlog|live|http]
                                                 [--node-jvm-opts "..."] [--ALIMI_<SETTING> value ...]
                     Defaults: 500000 measured events per bridge run after 100000 warm-up events, 3 runs per
                     scenario (median reported), 8 partitions, 200000 HTTP events over 32 keep-alive connections
@@ -102,9 +103,9 @@ public final class IngestBench {
         if (!Files.exists(jar)) {
             throw new IllegalStateException("target/alimi.jar is missing; scripts/bench-ingest builds it first");
         }
-        redis = RedisProcess.start(work.resolve("redis"), RedisProcess.freePort(),
+        redis = RedisProcess.start(work.resolve("redis"), Ports.free(),
                 List.of(Path.of("redis/redis.conf").toAbsolutePath().toString(), "--save", ""));
-        kafka = KafkaBroker.start(work.resolve("kafka"), RedisProcess.freePort(), RedisProcess.freePort());
+        kafka = KafkaBroker.start(work.resolve("kafka"), Ports.free(), Ports.free());
         try (RedisConnector connector = RedisConnector.create(redis.url(), Duration.ofSeconds(30))) {
             redisConnection = connector.connect(Duration.ofSeconds(5));
             System.out.printf(Locale.ROOT, "# Alimi ingest benchmark, %s, %d cores, Java %s, Redis %s%n", LocalDate.now(),
@@ -113,18 +114,21 @@ public final class IngestBench {
                     events, warmup, partitions, runs, nodeHeap);
             List<String> table = new ArrayList<>();
             String only = options.getOrDefault("--only", "all");
-            if (!only.equals("http")) {
+            int httpEvents = Integer.parseInt(options.getOrDefault("--http-events", "200000"));
+            int connections = Integer.parseInt(options.getOrDefault("--http-connections", "32"));
+            if (only.equals("all") || only.equals("bridge") || only.equals("backlog")) {
                 table.add(scenario("bridge, backlog, 1 target", () -> bridgeBacklog(1)));
-                if (!only.equals("bridge1")) {
-                    table.add(scenario("bridge, backlog, 4 targets", () -> bridgeBacklog(4)));
-                    table.add(scenario("bridge, live (producer running), 1 target", () -> bridgeLive(1)));
-                }
+                table.add(scenario("bridge, backlog, 4 targets", () -> bridgeBacklog(4)));
             }
-            if (!only.startsWith("bridge")) {
-                int httpEvents = Integer.parseInt(options.getOrDefault("--http-events", "200000"));
-                int connections = Integer.parseInt(options.getOrDefault("--http-connections", "32"));
+            if (only.equals("all") || only.equals("bridge") || only.equals("live")) {
+                table.add(scenario("bridge, live (producer running), 1 target", () -> bridgeLive(1)));
+            }
+            if (only.equals("all") || only.equals("http")) {
                 table.add(scenario("HTTP, 1 event per request, " + connections + " connections", () -> http(httpEvents, 1, connections)));
                 table.add(scenario("HTTP, 100 events per request, " + connections + " connections", () -> http(httpEvents * 2, 100, connections)));
+            }
+            if (table.isEmpty()) {
+                throw new IllegalArgumentException("--only takes all, bridge, backlog, live or http");
             }
             System.out.println();
             System.out.println("| scenario | events/s (median) | runs | node CPU s per 100k events | redis CPU s per 100k events | notes |");
@@ -400,7 +404,7 @@ public final class IngestBench {
         }
 
         static Node start(IngestBench bench, String roles, Map<String, String> env) throws Exception {
-            int port = RedisProcess.freePort();
+            int port = Ports.free();
             List<String> command = new ArrayList<>(List.of(bench.javaBin, "-Xmx" + bench.nodeHeap));
             for (String option : bench.options.getOrDefault("--node-jvm-opts", "").split(" ")) {
                 if (!option.isBlank()) {

@@ -7,6 +7,7 @@ import io.alimi.event.Scope;
 import io.alimi.support.Await;
 import io.alimi.support.Events;
 import io.alimi.support.KafkaBroker;
+import io.alimi.support.Ports;
 import io.alimi.support.RedisProcess;
 import io.alimi.support.TestServers;
 import io.alimi.timeline.Appended;
@@ -189,7 +190,7 @@ class BridgeIT {
     void redisGoneForSecondsMidStreamLosesAndDuplicatesNothing() throws Exception {
         newTopic();
         Path dir = Files.createTempDirectory("alimi-redis-outage-");
-        try (RedisProcess redis = RedisProcess.start(dir, RedisProcess.freePort(),
+        try (RedisProcess redis = RedisProcess.start(dir, Ports.free(),
                 List.of("--appendonly", "yes", "--appendfsync", "always", "--save", ""));
              RedisConnector ownConnector = RedisConnector.create(redis.url(), Duration.ofSeconds(2))) {
             StatefulRedisConnection<String, byte[]> own = ownConnector.connect(Duration.ofSeconds(5));

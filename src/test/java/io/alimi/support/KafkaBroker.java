@@ -51,7 +51,7 @@ public final class KafkaBroker implements AutoCloseable {
     public static KafkaBroker startEphemeral() {
         try {
             Path dir = Files.createTempDirectory("alimi-kafka-");
-            return start(dir, RedisProcess.freePort(), RedisProcess.freePort());
+            return start(dir, Ports.free(), Ports.free());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

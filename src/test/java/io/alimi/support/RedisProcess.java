@@ -5,7 +5,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -47,7 +46,7 @@ public final class RedisProcess implements AutoCloseable {
         try {
             Path dir = Files.createTempDirectory("alimi-redis-");
             dir.toFile().deleteOnExit();
-            return start(dir, freePort(), List.of("--save", "", "--appendonly", "no"));
+            return start(dir, Ports.free(), List.of("--save", "", "--appendonly", "no"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -159,15 +158,6 @@ public final class RedisProcess implements AutoCloseable {
     @Override
     public void close() {
         stop();
-    }
-
-    public static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            socket.setReuseAddress(true);
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     /** redis-server from PATH, else the embedded-redis binary for this OS and CPU, extracted once per JVM. */
