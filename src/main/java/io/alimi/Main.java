@@ -3,6 +3,7 @@ package io.alimi;
 import io.alimi.api.PublishLimits;
 import io.alimi.api.PublishService;
 import io.alimi.api.ScopeEventsService;
+import io.alimi.api.TransportProblems;
 import io.alimi.auth.ApiKeys;
 import io.alimi.auth.DevTokens;
 import io.alimi.auth.Identities;
@@ -133,6 +134,7 @@ public final class Main {
                     .port(port)
                     // Above our own body limit, so oversize requests get our 413 problem, not a bare one.
                     .maxPayloadSize(publishLimits.maxBodyBytes() + 64L * 1024)
+                    .directHandlers(TransportProblems.handlers(publishLimits.maxBodyBytes()))
                     .routing(routing -> routing(routing, health, publish, scopes))
                     .build()
                     .start();

@@ -126,7 +126,7 @@ public final class Bridge implements AutoCloseable {
     /** Up while consuming normally; down while retrying a batch or after a failure. */
     public Check health() {
         Status now = status;
-        String detail = now.state().name().toLowerCase() + " since " + now.since()
+        String detail = now.state().name().toLowerCase(java.util.Locale.ROOT) + " since " + now.since()
                 + (now.detail().isEmpty() ? "" : ": " + now.detail());
         boolean up = now.state() == State.RUNNING || now.state() == State.STARTING;
         return new Check("bridge", up, detail);

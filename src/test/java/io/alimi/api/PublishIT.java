@@ -183,10 +183,25 @@ class PublishIT {
         String big = Events.json(unique("big"), "all", "{\"pad\":\"" + "x".repeat(70 * 1024) + "\"}");
         assertProblem(publish(SINGLE, big), 413, "payload-too-large", "bytes exceed the limit of 65,536");
 
+        String huge = Events.json(unique("huge"), "all", "{\"pad\":\"" + "x".repeat(5 * 1024 * 1024) + "\"}");
+        assertProblem(publish(SINGLE, huge), 413, "payload-too-large", "body: exceeds the limit of 65,536 bytes");
+
         HttpRequest chunked = http.request("/v1/events")
                 .header("Content-Type", SINGLE).header(KEY, TestNode.API_KEY)
                 .POST(unknownLength(big.getBytes(StandardCharsets.UTF_8))).build();
         assertProblem(http.send(chunked), 413, "payload-too-large", "more than 65,536 bytes");
+    }
+
+    @Test
+    void aRequestThatIsNotValidHttpGetsAProblemThatDoesNotEchoIt() throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", node.port())) {
+            socket.getOutputStream().write(("POST /v1/events HTTP/1.1\r\nHost: x\r\nX-Api-Key secret-in-a-broken-header\r\n"
+                    + "Content-Length: 2\r\n\r\n{}").getBytes(StandardCharsets.US_ASCII));
+            String response = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(response.startsWith("HTTP/1.1 400"), response);
+            assertTrue(response.contains("urn:alimi:problem:invalid-request"), response);
+            assertFalse(response.contains("secret-in-a-broken-header"), response);
+        }
     }
 
     @Test
