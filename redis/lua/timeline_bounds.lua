@@ -3,11 +3,11 @@
 -- KEYS[1]  the scope's stream     alimi:tl:{mall:1}
 -- KEYS[2]  the scope's meta hash  alimi:tl:{mall:1}:meta
 --
--- Returns { epoch or nil, length, first entry id or nil, last entry id or nil }.
+-- Returns { epoch or nil, length, first entry id or nil, last entry id or nil, newest trimmed id or nil }.
 local stream = KEYS[1]
 local meta = KEYS[2]
 
-local epoch = redis.call('HGET', meta, 'epoch')
+local fields = redis.call('HMGET', meta, 'epoch', 'trimmed')
 local length = redis.call('XLEN', stream)
 local first = false
 local last = false
@@ -15,4 +15,4 @@ if length > 0 then
     first = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1][1]
     last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)[1][1]
 end
-return { epoch, length, first, last }
+return { fields[1], length, first, last, fields[2] }

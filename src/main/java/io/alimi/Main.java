@@ -7,12 +7,15 @@ import io.alimi.api.TransportProblems;
 import io.alimi.auth.ApiKeys;
 import io.alimi.auth.DevTokens;
 import io.alimi.auth.Identities;
+import io.alimi.auth.JwtIdentities;
 import io.alimi.bridge.Bridge;
 import io.alimi.bridge.BridgeSettings;
 import io.alimi.config.Settings;
 import io.alimi.config.SettingsException;
 import io.alimi.event.EnvelopeLimits;
 import io.alimi.event.EnvelopeReader;
+import io.alimi.hub.Relay;
+import io.alimi.hub.RelaySettings;
 import io.alimi.observe.HealthCheck;
 import io.alimi.observe.HealthService;
 import io.alimi.timeline.Keys;
@@ -21,15 +24,21 @@ import io.alimi.timeline.RedisHealth;
 import io.alimi.timeline.RedisTimeline;
 import io.alimi.timeline.Retention;
 import io.alimi.timeline.Timeline;
+import io.alimi.transport.PollService;
+import io.alimi.transport.SseService;
+import io.alimi.transport.WsEndpoint;
 import io.helidon.logging.common.LogConfig;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.websocket.WsRouting;
 import io.lettuce.core.api.StatefulRedisConnection;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -91,7 +100,8 @@ public final class Main {
         Keys keys = new Keys(settings.string("alimi.redis.key-prefix", Keys.DEFAULT_PREFIX));
         PublishLimits publishLimits = publishLimits(settings);
         ApiKeys apiKeys = apiKeys(settings);
-        Optional<Identities> identities = identities(settings);
+        Identities identities = identities(settings);
+        RelaySettings relaySettings = relaySettings(settings);
         BridgeSettings bridgeSettings = roles.contains(Role.BRIDGE) ? bridgeSettings(settings) : null;
         String redisUrl = settings.string("alimi.redis.url", DEFAULT_REDIS_URL);
         Duration commandTimeout = settings.duration("alimi.redis.command-timeout", RedisConnector.DEFAULT_COMMAND_TIMEOUT,
@@ -125,45 +135,67 @@ public final class Main {
                 parts.add(bridge);
                 checks.add(bridge::health);
             }
+            Relay relay = null;
+            if (roles.contains(Role.RELAY)) {
+                StatefulRedisConnection<String, byte[]> tailConnection = redis.connect(patience);
+                parts.add(tailConnection);
+                relay = new Relay(timeline, keys, tailConnection, shared.async(), relaySettings);
+                parts.add(relay);
+                checks.add(relay::health);
+            }
+            Api api = roles.contains(Role.RELAY)
+                    ? new Api(new PublishService(apiKeys, reader, timeline, publishLimits),
+                            new ScopeEventsService(identities, timeline), new SseService(relay, identities),
+                            new PollService(relay, identities), new WsEndpoint(relay, identities))
+                    : null;
             HealthService health = new HealthService(checks);
-            PublishService publish = roles.contains(Role.RELAY) ? new PublishService(apiKeys, reader, timeline, publishLimits) : null;
-            ScopeEventsService scopes = roles.contains(Role.RELAY)
-                    ? new ScopeEventsService(identities.orElse(token -> Optional.empty()), timeline) : null;
-            WebServer server = WebServer.builder()
+            var server = WebServer.builder()
                     .host(host)
                     .port(port)
                     // Above our own body limit, so oversize requests get our 413 problem, not a bare one.
                     .maxPayloadSize(publishLimits.maxBodyBytes() + 64L * 1024)
                     .directHandlers(TransportProblems.handlers(publishLimits.maxBodyBytes()))
-                    .routing(routing -> routing(routing, health, publish, scopes))
-                    .build()
-                    .start();
-            parts.add(server::stop);
+                    // Live streams are long requests; an idle WebSocket is one whose client sent nothing.
+                    .idleConnectionTimeout(relaySettings.maxLifetime().plusMinutes(1))
+                    .routing(routing -> routing(routing, health, api));
+            if (api != null) {
+                server.addRouting(WsRouting.builder().endpoint("/v1/ws", api.ws().listeners()));
+            }
+            WebServer started = server.build().start();
+            parts.add(started::stop);
+            if (relay != null) {
+                // Closed before the server stops: clients are told to reconnect elsewhere while it still runs.
+                Relay drained = relay;
+                parts.add(drained::drain);
+            }
             if (bridge != null) {
                 bridge.start();
             }
-            LOG.info(() -> "Alimi " + roles + " listening on http://" + host + ":" + server.port()
+            LOG.info(() -> "Alimi " + roles + " listening on http://" + host + ":" + started.port()
                     + ", Redis " + redis.describe() + " (prefix " + keys.prefix() + ")"
                     + (bridgeSettings == null ? "" : ", Kafka " + bridgeSettings.bootstrap() + " topic " + bridgeSettings.topic()));
             if (roles.contains(Role.RELAY) && apiKeys.isEmpty()) {
                 LOG.warning("alimi.publish.api-keys is empty: POST /v1/events refuses every request");
             }
-            return new Running(server, bridge, parts);
+            return new Running(started, bridge, relay, parts);
         } catch (RuntimeException e) {
             closeAll(parts);
             throw e;
         }
     }
 
-    /** The HTTP routes of a node; the services that are null (roles not run) are left out. */
-    public static void routing(HttpRouting.Builder routing, HealthService health, PublishService publish,
-                               ScopeEventsService scopes) {
+    /** The services of the relay role. */
+    public record Api(PublishService publish, ScopeEventsService scopes, SseService sse, PollService poll, WsEndpoint ws) {
+    }
+
+    /** The HTTP routes of a node; {@code api} is null when the node does not run the relay role. */
+    public static void routing(HttpRouting.Builder routing, HealthService health, Api api) {
         routing.register("/health", health);
-        if (publish != null) {
-            routing.register("/v1/events", publish);
-        }
-        if (scopes != null) {
-            routing.register("/v1/scopes", scopes);
+        if (api != null) {
+            routing.register("/v1/events", api.publish());
+            routing.register("/v1/scopes", api.scopes());
+            routing.register("/v1/stream", api.sse());
+            routing.register("/v1/poll", api.poll());
         }
     }
 
@@ -171,11 +203,13 @@ public final class Main {
     public static final class Running implements AutoCloseable {
         private final WebServer server;
         private final Bridge bridge;
+        private final Relay relay;
         private final List<AutoCloseable> parts;
 
-        Running(WebServer server, Bridge bridge, List<AutoCloseable> parts) {
+        Running(WebServer server, Bridge bridge, Relay relay, List<AutoCloseable> parts) {
             this.server = server;
             this.bridge = bridge;
+            this.relay = relay;
             this.parts = parts;
         }
 
@@ -187,7 +221,14 @@ public final class Main {
             return Optional.ofNullable(bridge);
         }
 
-        /** Stops in reverse order of start: HTTP, then the bridge (finishing its batch), then Redis. */
+        public Optional<Relay> relay() {
+            return Optional.ofNullable(relay);
+        }
+
+        /**
+         * Stops in reverse order of start: live clients are told to reconnect elsewhere and drained, then HTTP
+         * stops, then the bridge finishes its batch, then Redis connections close.
+         */
         @Override
         public void close() {
             closeAll(parts);
@@ -250,16 +291,52 @@ public final class Main {
         }
     }
 
-    private static Optional<Identities> identities(Settings settings) {
+    private static Identities identities(Settings settings) {
+        List<Identities> sources = new ArrayList<>();
+        Optional<String> secret = settings.optionalString("alimi.auth.jwt.hs256-secret");
+        if (secret.isPresent()) {
+            byte[] key = secret.get().getBytes(StandardCharsets.UTF_8);
+            if (key.length < JwtIdentities.MIN_SECRET_BYTES) {
+                throw new SettingsException("alimi.auth.jwt.hs256-secret", "must be at least "
+                        + JwtIdentities.MIN_SECRET_BYTES + " bytes");
+            }
+            sources.add(new JwtIdentities(new JwtIdentities.Settings(key,
+                    settings.optionalString("alimi.auth.jwt.issuer"),
+                    settings.optionalString("alimi.auth.jwt.audience"),
+                    settings.duration("alimi.auth.jwt.clock-skew", JwtIdentities.Settings.DEFAULT_CLOCK_SKEW,
+                            Duration.ZERO, Duration.ofMinutes(10)),
+                    settings.string("alimi.auth.jwt.admin-claim", "sub"),
+                    settings.string("alimi.auth.jwt.malls-claim", "malls"),
+                    settings.string("alimi.auth.jwt.partner-claim", "partner"),
+                    settings.string("alimi.auth.jwt.roles-claim", "roles")), Clock.systemUTC()));
+        }
         Optional<String> file = settings.optionalString("alimi.auth.dev-tokens-file");
-        if (file.isEmpty()) {
-            return Optional.empty();
+        if (file.isPresent()) {
+            try {
+                sources.add(DevTokens.load(Path.of(file.get())));
+            } catch (IOException | IllegalArgumentException e) {
+                throw new SettingsException("alimi.auth.dev-tokens-file", e.getMessage());
+            }
         }
-        try {
-            return Optional.of(DevTokens.load(Path.of(file.get())));
-        } catch (IOException | IllegalArgumentException e) {
-            throw new SettingsException("alimi.auth.dev-tokens-file", e.getMessage());
-        }
+        return sources.isEmpty() ? Identities.NONE : Identities.firstOf(sources);
+    }
+
+    private static RelaySettings relaySettings(Settings settings) {
+        Duration lifetime = settings.duration("alimi.relay.max-lifetime", RelaySettings.DEFAULT_MAX_LIFETIME,
+                Duration.ofSeconds(1), Duration.ofHours(24));
+        int tailCount = settings.integer("alimi.relay.tail-count", RelaySettings.DEFAULT_TAIL_COUNT, 1, 100_000);
+        return new RelaySettings(
+                settings.integer("alimi.relay.queue-capacity", Math.max(RelaySettings.DEFAULT_QUEUE_CAPACITY, tailCount),
+                        tailCount, 1_000_000),
+                settings.integer("alimi.relay.max-catch-up", RelaySettings.DEFAULT_MAX_CATCH_UP, 1, 100_000),
+                settings.duration("alimi.relay.heartbeat", RelaySettings.DEFAULT_HEARTBEAT, Duration.ofMillis(100), Duration.ofMinutes(10)),
+                lifetime,
+                RelaySettings.DEFAULT_LIFETIME_JITTER,
+                settings.duration("alimi.relay.retry", RelaySettings.DEFAULT_RETRY, Duration.ZERO, Duration.ofMinutes(10)),
+                settings.duration("alimi.relay.retry-jitter", RelaySettings.DEFAULT_RETRY_JITTER, Duration.ZERO, Duration.ofMinutes(10)),
+                settings.duration("alimi.relay.drain-timeout", RelaySettings.DEFAULT_DRAIN_TIMEOUT, Duration.ZERO, Duration.ofMinutes(10)),
+                settings.duration("alimi.relay.tail-block", RelaySettings.DEFAULT_TAIL_BLOCK, Duration.ofMillis(100), Duration.ofMinutes(1)),
+                tailCount);
     }
 
     private static BridgeSettings bridgeSettings(Settings settings) {

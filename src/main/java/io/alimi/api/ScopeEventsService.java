@@ -3,6 +3,7 @@ package io.alimi.api;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.alimi.auth.BearerToken;
 import io.alimi.auth.Identities;
+import io.alimi.auth.Identity;
 import io.alimi.auth.Profile;
 import io.alimi.event.EventJson;
 import io.alimi.event.Scope;
@@ -63,7 +64,7 @@ public final class ScopeEventsService implements HttpService {
             Problem.unauthorized("missing Authorization: Bearer <admin token>").send(res);
             return;
         }
-        Optional<Profile> profile = identities.resolve(token.get());
+        Optional<Profile> profile = identities.resolve(token.get()).map(Identity::profile);
         if (profile.isEmpty()) {
             res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"");
             Problem.unauthorized("the admin token is not valid").send(res);

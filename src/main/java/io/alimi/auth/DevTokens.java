@@ -29,9 +29,9 @@ import java.util.Set;
  */
 public final class DevTokens implements Identities {
 
-    private final Map<String, Profile> byDigest;
+    private final Map<String, Identity> byDigest;
 
-    private DevTokens(Map<String, Profile> byDigest) {
+    private DevTokens(Map<String, Identity> byDigest) {
         this.byDigest = Map.copyOf(byDigest);
     }
 
@@ -45,7 +45,7 @@ public final class DevTokens implements Identities {
         if (root == null || !root.isObject()) {
             throw new IllegalArgumentException(file + ": must be a JSON object of token → profile");
         }
-        Map<String, Profile> byDigest = new HashMap<>();
+        Map<String, Identity> byDigest = new HashMap<>();
         int position = 0;
         for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> entry = it.next();
@@ -53,7 +53,7 @@ public final class DevTokens implements Identities {
             if (entry.getKey().length() < ApiKeys.MIN_KEY_LENGTH) {
                 throw new IllegalArgumentException(file + ": token " + position + " is shorter than " + ApiKeys.MIN_KEY_LENGTH + " characters");
             }
-            byDigest.put(digest(entry.getKey()), profile(file, position, entry.getValue()));
+            byDigest.put(digest(entry.getKey()), Identity.of(profile(file, position, entry.getValue())));
         }
         return new DevTokens(byDigest);
     }
@@ -99,7 +99,7 @@ public final class DevTokens implements Identities {
     }
 
     @Override
-    public Optional<Profile> resolve(String token) {
+    public Optional<Identity> resolve(String token) {
         return Optional.ofNullable(byDigest.get(digest(token)));
     }
 

@@ -28,6 +28,11 @@ import java.util.Set;
 public final class EnvelopeReader {
 
     private static final int MAX_TYPE_LENGTH = 256;
+    /**
+     * Names of the control messages Alimi itself sends on a stream (SSE {@code event:} names): a producer must not
+     * be able to make every browser reconnect or think it lost events.
+     */
+    public static final Set<String> RESERVED_TYPES = Set.of("ready", "gap", "reconnect", "reauth", "unread", "heartbeat");
     private static final String CE_PREFIX = "ce_";
     private static final Set<String> STRING_ATTRIBUTES =
             Set.of("id", "source", "specversion", "type", "datacontenttype", "dataschema", "subject", "time");
@@ -152,6 +157,9 @@ public final class EnvelopeReader {
         if (!isPrintableAscii(type) || type.length() > MAX_TYPE_LENGTH) {
             throw new InvalidEventException("type", "must be 1 to " + MAX_TYPE_LENGTH
                     + " printable ASCII characters without spaces, e.g. order.created");
+        }
+        if (RESERVED_TYPES.contains(type) || type.startsWith("alimi.")) {
+            throw new InvalidEventException("type", "'" + type + "' is reserved for Alimi's own stream messages");
         }
         List<Scope> targets = targets(event);
         boolean push = push(event.get("push"));

@@ -60,7 +60,7 @@ public final class EventJson {
     }
 
     /** U+2028 / U+2029 are E2 80 A8 / E2 80 A9 in UTF-8; each becomes the six ASCII bytes of its escape. */
-    static byte[] escapeLineSeparators(byte[] json) {
+    public static byte[] escapeLineSeparators(byte[] json) {
         int found = 0;
         for (int i = 0; i + 2 < json.length; i++) {
             if (json[i] == (byte) 0xE2 && json[i + 1] == (byte) 0x80 && (json[i + 2] == (byte) 0xA8 || json[i + 2] == (byte) 0xA9)) {

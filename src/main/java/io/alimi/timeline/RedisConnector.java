@@ -40,7 +40,8 @@ public final class RedisConnector implements AutoCloseable {
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                 .protocolVersion(ProtocolVersion.RESP2)
                 .socketOptions(SocketOptions.builder().connectTimeout(CONNECT_TIMEOUT).keepAlive(true).build())
-                .timeoutOptions(TimeoutOptions.enabled(commandTimeout))
+                // The connection's own timeout (the URI's, or setTimeout): the tailer's blocking XREAD needs longer.
+                .timeoutOptions(TimeoutOptions.enabled())
                 .build());
     }
 

@@ -31,6 +31,7 @@ public final class RedisTimeline implements Timeline {
     /** Events per Lua call: large enough to amortise the round trip, small enough not to stall Redis (~1 ms). */
     static final int CHUNK = 128;
     private static final int FIXED_ARGS = 4;
+    private static final int ARGS_PER_EVENT = 4;
 
     private final RedisAsyncCommands<String, byte[]> redis;
     private final Keys keys;
@@ -83,7 +84,7 @@ public final class RedisTimeline implements Timeline {
         int to = Math.min(from + CHUNK, slots.size());
         List<Slot> chunk = slots.subList(from, to);
         String[] keyArgs = new String[2 + chunk.size()];
-        byte[][] args = new byte[FIXED_ARGS + 3 * chunk.size()][];
+        byte[][] args = new byte[FIXED_ARGS + ARGS_PER_EVENT * chunk.size()][];
         keyArgs[0] = keys.stream(scope);
         keyArgs[1] = keys.meta(scope);
         System.arraycopy(retentionArgs, 0, args, 0, retentionArgs.length);
@@ -91,9 +92,11 @@ public final class RedisTimeline implements Timeline {
         for (int i = 0; i < chunk.size(); i++) {
             Envelope event = events.get(chunk.get(i).event());
             keyArgs[2 + i] = keys.dedup(scope, event.id());
-            args[FIXED_ARGS + 3 * i] = event.id().getBytes(StandardCharsets.UTF_8);
-            args[FIXED_ARGS + 3 * i + 1] = ascii(event.type());
-            args[FIXED_ARGS + 3 * i + 2] = event.json();
+            int at = FIXED_ARGS + ARGS_PER_EVENT * i;
+            args[at] = event.id().getBytes(StandardCharsets.UTF_8);
+            args[at + 1] = ascii(event.type());
+            args[at + 2] = ascii(targets(event));
+            args[at + 3] = event.json();
         }
         CompletableFuture<List<Object>> call = appendScript.call(redis, ScriptOutputType.MULTI, keyArgs, args);
         CompletableFuture<Void> stored = call.thenAccept(reply -> {
@@ -145,16 +148,40 @@ public final class RedisTimeline implements Timeline {
                 Optional.ofNullable(text(reply.get(0))),
                 (Long) reply.get(1),
                 Optional.ofNullable(text(reply.get(2))).map(StreamId::parse),
-                Optional.ofNullable(text(reply.get(3))).map(StreamId::parse)));
+                Optional.ofNullable(text(reply.get(3))).map(StreamId::parse),
+                Optional.ofNullable(text(reply.get(4))).map(StreamId::parse)));
     }
 
     private static List<Entry> entries(List<StreamMessage<String, byte[]>> messages) {
         List<Entry> entries = new ArrayList<>(messages.size());
         for (StreamMessage<String, byte[]> message : messages) {
-            Map<String, byte[]> body = message.getBody();
-            entries.add(new Entry(StreamId.parse(message.getId()), text(body.get("id")), text(body.get("type")), body.get("event")));
+            entries.add(entry(message));
         }
         return entries;
+    }
+
+    /** A stream message as written by {@code timeline_append.lua}. */
+    public static Entry entry(StreamMessage<String, byte[]> message) {
+        Map<String, byte[]> body = message.getBody();
+        return new Entry(StreamId.parse(message.getId()), text(body.get("id")), text(body.get("type")),
+                text(body.get("to")), epoch(text(body.get("ep"))), body.get("event"));
+    }
+
+    /** The event's distinct targets, comma-separated: stored with each entry so readers need not parse the JSON. */
+    static String targets(Envelope event) {
+        StringBuilder text = new StringBuilder();
+        for (Scope scope : event.targets()) {
+            text.append(text.isEmpty() ? "" : ",").append(scope);
+        }
+        return text.toString();
+    }
+
+    private static long epoch(String text) {
+        try {
+            return text == null ? 0 : Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            return 0;
+        }
     }
 
     private static byte[] ascii(String text) {

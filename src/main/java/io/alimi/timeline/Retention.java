@@ -5,10 +5,10 @@ import java.time.Duration;
 /**
  * How much each scope's timeline keeps, and for how long an event id is remembered.
  *
- * @param maxLength entries kept per scope, approximately ({@code MAXLEN ~}: Redis trims whole nodes, so a
- *                  stream may hold up to one node, 100 entries by default, more)
- * @param maxAge    age after which entries are trimmed ({@code MINID ~}, same approximation), measured from the
- *                  newest entry when something is appended
+ * @param maxLength entries kept per scope; trimming runs in batches, so a stream may hold up to 1 % (at least 1,
+ *                  at most 100) entries more before it is cut back to exactly this
+ * @param maxAge    age after which entries are trimmed, measured back from the newest entry when something is
+ *                  appended
  * @param dedupTtl  how long an event id is remembered per scope: a redelivery within it is recognised as a
  *                  duplicate; it must exceed the longest time a producer or Kafka may redeliver
  */

@@ -8,7 +8,15 @@ import java.util.Optional;
  * @param epoch  the stream's epoch, empty if the stream was never written
  * @param length entries now kept
  * @param first  the oldest entry kept, empty if none
- * @param last   the newest entry, empty if none
+ * @param last    the newest entry, empty if none
+ * @param trimmed the newest entry ever removed by retention in this epoch, empty if none: a position before it
+ *                has lost the entries after it up to this one
  */
-public record StreamBounds(Optional<String> epoch, long length, Optional<StreamId> first, Optional<StreamId> last) {
+public record StreamBounds(Optional<String> epoch, long length, Optional<StreamId> first, Optional<StreamId> last,
+                           Optional<StreamId> trimmed) {
+
+    /** The position a reader that has seen everything stands at: the last entry, or ZERO for an empty stream. */
+    public StreamId end() {
+        return last.orElse(StreamId.ZERO);
+    }
 }

@@ -28,7 +28,7 @@ class DevTokensTest {
     @Test
     void aTokenYieldsItsProfileAndItsScopes() throws IOException {
         DevTokens tokens = DevTokens.load(file("{\"token-of-admin-42\":{\"adminNo\":\"42\",\"malls\":[\"1\",\"2\"],\"partner\":\"7\"}}"));
-        Profile profile = tokens.resolve("token-of-admin-42").orElseThrow();
+        Profile profile = tokens.resolve("token-of-admin-42").orElseThrow().profile();
         assertEquals(Set.of(Scope.ALL, Scope.admin("42"), Scope.mall("1"), Scope.mall("2"), Scope.partner("7")), profile.scopes());
         assertTrue(tokens.resolve("token-of-admin-43").isEmpty());
     }

@@ -140,24 +140,41 @@ class RedisTimelineIT {
     }
 
     @Test
-    void trimsByCountKeepingAtLeastMaxLengthAndAtMostOneNodeMore() {
+    void trimsByCountToExactlyMaxLengthAndRecordsTheNewestTrimmedEntry() {
         RedisTimeline timeline = timeline(new Retention(100, Duration.ofDays(30), Duration.ofHours(1)));
+        List<Appended> all = new ArrayList<>();
         for (int batch = 0; batch < 10; batch++) {
             List<Envelope> events = new ArrayList<>();
             for (int i = 0; i < 100; i++) {
                 events.add(Events.envelope("e-" + batch + "-" + i, "mall:1"));
             }
-            timeline.append(events).join();
+            all.addAll(timeline.append(events).join());
         }
 
-        long length = timeline.bounds(MALL_1).join().length();
-        assertTrue(length >= 100 && length <= 200, "length " + length);
-        List<Entry> newest = timeline.readBefore(MALL_1, null, 1).join();
-        assertEquals("e-9-99", newest.get(0).eventId());
+        StreamBounds bounds = timeline.bounds(MALL_1).join();
+        assertEquals(100, bounds.length());
+        assertEquals(all.get(900).placements().get(0).entryId(), bounds.first().orElseThrow());
+        assertEquals(all.get(899).placements().get(0).entryId(), bounds.trimmed().orElseThrow());
+        assertEquals("e-9-99", timeline.readBefore(MALL_1, null, 1).join().get(0).eventId());
     }
 
     @Test
-    void trimsByAgeOnTheNextAppend() {
+    void trimsByCountInBatchesOfOnePercent() {
+        RedisTimeline timeline = timeline(new Retention(1_000, Duration.ofDays(30), Duration.ofHours(1)));
+        List<Envelope> events = new ArrayList<>();
+        for (int i = 0; i < 1_009; i++) {
+            events.add(Events.envelope("e-" + i, "mall:1"));
+        }
+        timeline.append(events.subList(0, 1_009)).join();
+        assertEquals(1_009, timeline.bounds(MALL_1).join().length(), "within the 10-entry slack nothing is trimmed");
+        assertTrue(timeline.bounds(MALL_1).join().trimmed().isEmpty());
+
+        timeline.append(List.of(Events.envelope("e-1009", "mall:1"))).join();
+        assertEquals(1_000, timeline.bounds(MALL_1).join().length());
+    }
+
+    @Test
+    void trimsByAgeOnTheNextAppendExactly() {
         Duration maxAge = Duration.ofMillis(300);
         RedisTimeline timeline = timeline(new Retention(10_000, maxAge, Duration.ofHours(1)));
         List<Envelope> old = new ArrayList<>();
@@ -172,10 +189,27 @@ class RedisTimelineIT {
         append(timeline, Events.envelope("new", "mall:1"));
 
         StreamBounds bounds = timeline.bounds(MALL_1).join();
-        // MINID ~ drops whole nodes (at most 100 entries each): only the node the new entry joined may keep old ones.
-        assertTrue(bounds.length() <= 101, "length " + bounds.length());
-        StreamId oldest = bounds.first().orElseThrow();
-        assertTrue(oldest.compareTo(appended.get(149).placements().get(0).entryId()) > 0, "oldest kept " + oldest);
+        assertEquals(1, bounds.length());
+        assertEquals(newestOld, bounds.trimmed().orElseThrow());
+    }
+
+    @Test
+    void aRecreatedStreamForgetsItsOldTrimMark() {
+        RedisTimeline timeline = timeline(new Retention(1, Duration.ofDays(1), Duration.ofHours(1)));
+        append(timeline, Events.envelope("e-1", "mall:1"), Events.envelope("e-2", "mall:1"), Events.envelope("e-3", "mall:1"));
+        assertTrue(timeline.bounds(MALL_1).join().trimmed().isPresent());
+
+        connection.sync().del(timeline.keys().stream(MALL_1));
+        append(timeline, Events.envelope("e-4", "mall:1"));
+
+        assertTrue(timeline.bounds(MALL_1).join().trimmed().isEmpty());
+    }
+
+    @Test
+    void entriesCarryTheEventsTargets() {
+        RedisTimeline timeline = timeline();
+        append(timeline, Events.envelope("e-1", "admin:42, mall:1,admin:42"));
+        assertEquals("admin:42,mall:1", timeline.readAfter(MALL_1, StreamId.ZERO, 1).join().get(0).targets());
     }
 
     @Test

@@ -1,0 +1,39 @@
+package io.alimi.hub;
+
+import io.alimi.event.Scope;
+import io.alimi.timeline.StreamId;
+
+import java.util.List;
+
+/**
+ * What a session hands its transport to write, in order. Each carries the cursor that stands after it: a client
+ * that stores the cursor of the last item it received resumes exactly there.
+ */
+public sealed interface Item {
+
+    String cursor();
+
+    /** First item of every session: which scopes it follows and whether it resumed from a cursor. */
+    record Ready(List<Scope> scopes, boolean resumed, String cursor) implements Item {
+    }
+
+    /** An event of a followed scope. */
+    record Event(LiveEvent event, String cursor) implements Item {
+    }
+
+    /**
+     * Entries of a scope this client will not receive.
+     *
+     * @param reason  {@code trimmed}: removed by retention; {@code reset}: the stream was lost and started again
+     *                (a new epoch), everything after {@code after} in the old one is gone; {@code behind}: too many
+     *                to replay, still readable from the timeline API
+     * @param after   the last position the client had in that scope
+     * @param through the last entry not received, when known
+     */
+    record Gap(Scope scope, String reason, StreamId after, StreamId through, String cursor) implements Item {
+    }
+
+    /** The cursor moved without an event to show (a copy, through another scope, of an event already delivered). */
+    record Advance(String cursor) implements Item {
+    }
+}

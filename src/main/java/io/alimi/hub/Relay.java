@@ -1,0 +1,195 @@
+package io.alimi.hub;
+
+import io.alimi.auth.Identity;
+import io.alimi.event.Scope;
+import io.alimi.observe.Check;
+import io.alimi.timeline.Keys;
+import io.alimi.timeline.Timeline;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import java.util.logging.Logger;
+
+/**
+ * The live side of a node: opens sessions for the transports, feeds them from one tailer, and drains them on
+ * shutdown (each client is told to reconnect elsewhere, with its cursor, before the node stops).
+ */
+public final class Relay implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(Relay.class.getName());
+    /** A session told to end that is still writing after this is stuck on a client that stopped reading. */
+    private static final Duration STUCK_WRITER = Duration.ofSeconds(2);
+
+    private final Timeline timeline;
+    private final RelaySettings settings;
+    private final Hub hub = new Hub();
+    private final Tailer tailer;
+    private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
+    private final LongAdder deliveries = new LongAdder();
+    private final LongAdder gaps = new LongAdder();
+    private final LongAdder slowConsumers = new LongAdder();
+    private final Thread watchdog;
+    private volatile boolean draining;
+    private volatile boolean closed;
+
+    /** Thrown by {@link #open} while the node drains: the client should connect elsewhere. */
+    public static final class Draining extends Exception {
+        Draining() {
+            super("this node is shutting down", null, false, false);
+        }
+    }
+
+    /**
+     * @param tailConnection a connection for the tailer alone (its XREAD blocks it)
+     * @param control        a shared connection, used to interrupt the tailer's XREAD when it must re-arm
+     */
+    public Relay(Timeline timeline, Keys keys, StatefulRedisConnection<String, byte[]> tailConnection,
+                 RedisAsyncCommands<String, byte[]> control, RelaySettings settings) {
+        this.timeline = timeline;
+        this.settings = settings;
+        this.tailer = new Tailer(hub, keys, tailConnection, control, settings);
+        hub.tailer(tailer);
+        tailer.start();
+        this.watchdog = Thread.ofVirtual().name("alimi-relay-watchdog").start(this::watch);
+    }
+
+    /**
+     * A new session over {@code scopes}, which the caller has checked the identity is entitled to. It ends by
+     * itself at its lifetime (jittered), or earlier when the credential expires.
+     */
+    public Session open(Identity identity, List<Scope> scopes) throws Draining {
+        if (draining) {
+            throw new Draining();
+        }
+        long lifetime = (long) (settings.maxLifetime().toNanos()
+                * (1 - settings.lifetimeJitter() * ThreadLocalRandom.current().nextDouble()));
+        long endsAt = System.nanoTime() + lifetime;
+        Session.End end = Session.End.LIFETIME;
+        if (identity.expiresAt().isPresent()) {
+            long untilExpiry = Duration.between(Instant.now(), identity.expiresAt().get()).toNanos();
+            if (untilExpiry < lifetime) {
+                endsAt = System.nanoTime() + Math.max(0, untilExpiry);
+                end = Session.End.REAUTH;
+            }
+        }
+        Session session = new Session(this, scopes, endsAt, end);
+        sessions.add(session);
+        if (draining) {
+            session.end(Session.End.DRAINING);
+        }
+        return session;
+    }
+
+    /** A reconnect delay for one client: the base plus random jitter, so clients do not come back together. */
+    public long retryMillis() {
+        return settings.retry().toMillis() + ThreadLocalRandom.current().nextLong(settings.retryJitter().toMillis() + 1);
+    }
+
+    public boolean draining() {
+        return draining;
+    }
+
+    /**
+     * Stops taking sessions, tells every client to reconnect elsewhere, and waits (up to the drain timeout) for
+     * them to go; any still writing after that are cut off.
+     */
+    public void drain() {
+        draining = true;
+        int count = sessions.size();
+        for (Session session : sessions) {
+            session.end(Session.End.DRAINING);
+        }
+        long deadline = System.nanoTime() + settings.drainTimeout().toNanos();
+        while (!sessions.isEmpty() && System.nanoTime() < deadline) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+        }
+        for (Session session : sessions) {
+            session.interruptWriter();
+        }
+        if (count > 0) {
+            LOG.info(() -> "drained " + (count - sessions.size()) + " of " + count + " live connections");
+        }
+    }
+
+    public RelaySettings settings() {
+        return settings;
+    }
+
+    Timeline timeline() {
+        return timeline;
+    }
+
+    Hub hub() {
+        return hub;
+    }
+
+    void forget(Session session) {
+        sessions.remove(session);
+    }
+
+    void countDeliveries(int n) {
+        if (n > 0) {
+            deliveries.add(n);
+        }
+    }
+
+    void countGaps(int n) {
+        if (n > 0) {
+            gaps.add(n);
+        }
+    }
+
+    void countSlowConsumer() {
+        slowConsumers.increment();
+    }
+
+    /** Counters since start. */
+    public record Stats(int sessions, int streams, long deliveries, long gaps, long slowConsumers, long tailerReads) {
+    }
+
+    public Stats stats() {
+        return new Stats(sessions.size(), hub.scopes(), deliveries.sum(), gaps.sum(), slowConsumers.sum(), tailer.reads());
+    }
+
+    /** Down while draining or while the tailer cannot read Redis. */
+    public Check health() {
+        if (draining) {
+            return Check.down("relay", "draining");
+        }
+        Check tail = tailer.health();
+        return new Check("relay", tail.up(), sessions.size() + " live connections; tailer " + tail.detail());
+    }
+
+    /** Once a second: cut off sessions told to end whose writer is stuck on a client that stopped reading. */
+    private void watch() {
+        while (!closed) {
+            LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(1));
+            long now = System.nanoTime();
+            for (Session session : sessions) {
+                long since = session.signalledAtNanos();
+                if (since != 0 && now - since > STUCK_WRITER.toNanos()) {
+                    session.interruptWriter();
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!draining) {
+            drain();
+        }
+        closed = true;
+        tailer.stop();
+        LockSupport.unpark(watchdog);
+    }
+}

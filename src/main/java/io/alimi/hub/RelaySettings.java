@@ -1,0 +1,45 @@
+package io.alimi.hub;
+
+import java.time.Duration;
+
+/**
+ * How the relay serves live connections.
+ *
+ * @param queueCapacity   live events a connection may have waiting; one more and it is disconnected as too slow.
+ *                        At least {@code tailCount}, so that one read of the tailer can never overflow a queue the
+ *                        writer has just emptied
+ * @param maxCatchUp      entries replayed per scope on resume; older ones are reported as a {@code behind} gap
+ * @param heartbeat       idle time after which a keep-alive is written
+ * @param maxLifetime     a stream ends after this (minus up to {@code lifetimeJitter}) so clients rebalance
+ * @param lifetimeJitter  fraction of the lifetime taken off at random, so streams opened together do not end together
+ * @param retry           SSE {@code retry:} base delay for reconnects
+ * @param retryJitter     random extra added to each client's retry delay
+ * @param drainTimeout    on shutdown, how long clients are given to be told and leave
+ * @param tailBlock       how long one XREAD of the tailer blocks when nothing arrives
+ * @param tailCount       entries read per stream per XREAD
+ */
+public record RelaySettings(int queueCapacity, int maxCatchUp, Duration heartbeat, Duration maxLifetime,
+                            double lifetimeJitter, Duration retry, Duration retryJitter, Duration drainTimeout,
+                            Duration tailBlock, int tailCount) {
+
+    public static final int DEFAULT_QUEUE_CAPACITY = 1_024;
+    public static final int DEFAULT_MAX_CATCH_UP = 1_000;
+    public static final Duration DEFAULT_HEARTBEAT = Duration.ofSeconds(15);
+    public static final Duration DEFAULT_MAX_LIFETIME = Duration.ofMinutes(30);
+    public static final double DEFAULT_LIFETIME_JITTER = 0.1;
+    public static final Duration DEFAULT_RETRY = Duration.ofSeconds(2);
+    public static final Duration DEFAULT_RETRY_JITTER = Duration.ofSeconds(3);
+    public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_TAIL_BLOCK = Duration.ofSeconds(2);
+    public static final int DEFAULT_TAIL_COUNT = 256;
+
+    public static final RelaySettings DEFAULTS = new RelaySettings(DEFAULT_QUEUE_CAPACITY, DEFAULT_MAX_CATCH_UP,
+            DEFAULT_HEARTBEAT, DEFAULT_MAX_LIFETIME, DEFAULT_LIFETIME_JITTER, DEFAULT_RETRY, DEFAULT_RETRY_JITTER,
+            DEFAULT_DRAIN_TIMEOUT, DEFAULT_TAIL_BLOCK, DEFAULT_TAIL_COUNT);
+
+    public RelaySettings {
+        if (queueCapacity < tailCount) {
+            throw new IllegalArgumentException("the queue capacity must be at least the tail count");
+        }
+    }
+}

@@ -1,0 +1,409 @@
+package io.alimi.hub;
+
+import io.alimi.event.Cursor;
+import io.alimi.event.Scope;
+import io.alimi.timeline.Entry;
+import io.alimi.timeline.StreamBounds;
+import io.alimi.timeline.StreamId;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One client's live subscription to its scopes, whatever the transport.
+ *
+ * <p>Replay, then live: {@link #join} subscribes to the hub first (live events queue up from then on), then reads
+ * what each scope holds after the client's cursor, hands that out, and from then on {@link #next} hands out the
+ * queued live events — skipping any at or before what was already handed out. No gap, no duplicate:
+ * <ul>
+ *   <li>positions only move forward, per scope;</li>
+ *   <li>an event sent to several followed scopes is handed out once, on its first copy; its other copies only move
+ *       their scope's position. Which copies are still to come travels in the cursor, so this holds across
+ *       reconnects too;</li>
+ *   <li>a cursor behind retention or from an older epoch of a stream yields an explicit {@link Item.Gap}.</li>
+ * </ul>
+ * Threading: {@link #join}, {@link #next} and {@link #cursor} belong to the connection's writer thread;
+ * {@link #offer} is called by the tailer; {@link #end} by anyone.
+ */
+public final class Session implements AutoCloseable {
+
+    /** Why a session ends, as told to the client. */
+    public enum End {
+        /** The node is shutting down: reconnect, to another node. */
+        DRAINING("draining"),
+        /** The client did not keep up; it resumes from its cursor. */
+        SLOW_CONSUMER("slow-consumer"),
+        /** Streams are bounded in time so clients spread over nodes: reconnect at once. */
+        LIFETIME("lifetime"),
+        /** The credential expired: reconnect with a fresh one. */
+        REAUTH("reauth");
+
+        private final String reason;
+
+        End(String reason) {
+            this.reason = reason;
+        }
+
+        public String reason() {
+            return reason;
+        }
+    }
+
+    private static final int MAX_BATCH = 256;
+
+    private final Relay relay;
+    private final List<Scope> scopes;
+    private final Map<Scope, Integer> index;
+    private final long[] epochs;
+    private final long[] millis;
+    private final long[] sequences;
+    private final long[] pendingHashes = new long[Cursor.MAX_PENDING];
+    private final long[] pendingMasks = new long[Cursor.MAX_PENDING];
+    private int pendingCount;
+    private final Cursor.Encoder encoder;
+    private final Mailbox mailbox;
+    private final long endsAtNanos;
+    private final End endOfLife;
+    private volatile End signal;
+    private volatile long signalledAtNanos;
+    private volatile Thread writer;
+    private volatile boolean closed;
+    private boolean subscribed;
+
+    Session(Relay relay, List<Scope> scopes, long endsAtNanos, End endOfLife) {
+        this.relay = relay;
+        List<Scope> sorted = new ArrayList<>(scopes);
+        Collections.sort(sorted);
+        this.scopes = List.copyOf(sorted);
+        this.index = new HashMap<>();
+        for (int i = 0; i < this.scopes.size(); i++) {
+            index.put(this.scopes.get(i), i);
+        }
+        this.epochs = new long[this.scopes.size()];
+        this.millis = new long[this.scopes.size()];
+        this.sequences = new long[this.scopes.size()];
+        this.encoder = new Cursor.Encoder(this.scopes);
+        this.mailbox = new Mailbox(relay.settings().queueCapacity());
+        this.endsAtNanos = endsAtNanos;
+        this.endOfLife = endOfLife;
+    }
+
+    public List<Scope> scopes() {
+        return scopes;
+    }
+
+    /**
+     * Subscribes and replays: returns a {@link Item.Ready}, then any gaps, then every entry after the cursor (all
+     * scopes merged in entry-id order). Call once, from the writer thread.
+     */
+    public List<Item> join(Optional<Cursor> resume) {
+        writer = Thread.currentThread();
+        List<CompletableFuture<StreamBounds>> reads = new ArrayList<>(scopes.size());
+        for (Scope scope : scopes) {
+            reads.add(relay.timeline().bounds(scope));
+        }
+        List<Item> items = new ArrayList<>();
+        List<Item.Gap> gaps = new ArrayList<>();
+        Map<Scope, StreamId> tailFrom = new HashMap<>();
+        for (int i = 0; i < scopes.size(); i++) {
+            Scope scope = scopes.get(i);
+            StreamBounds bounds = reads.get(i).join();
+            tailFrom.put(scope, bounds.end());
+            start(i, bounds, resume.flatMap(c -> c.position(scope)), gaps);
+        }
+        resume.ifPresent(this::adoptPending);
+        relay.hub().subscribe(this, tailFrom);
+        subscribed = true;
+        items.add(new Item.Ready(scopes, resume.isPresent(), cursor()));
+        for (Item.Gap gap : gaps) {
+            items.add(new Item.Gap(gap.scope(), gap.reason(), gap.after(), gap.through(), cursor()));
+        }
+        items.addAll(catchUp());
+        relay.countGaps(gaps.size());
+        return items;
+    }
+
+    /** Where scope {@code i} starts, from its stream's state and the client's position in it, if any. */
+    private void start(int i, StreamBounds bounds, Optional<Cursor.Position> position, List<Item.Gap> gaps) {
+        Scope scope = scopes.get(i);
+        long epochNow = bounds.epoch().map(Long::parseLong).orElse(0L);
+        epochs[i] = epochNow;
+        if (position.isEmpty()) {
+            set(i, bounds.end());
+            return;
+        }
+        Cursor.Position p = position.get();
+        StreamId at = new StreamId(p.millis(), p.sequence());
+        if (p.epoch() != 0 && p.epoch() != epochNow) {
+            // The stream the client knew is gone; the one there now (if any) is replayed from its start.
+            gaps.add(new Item.Gap(scope, "reset", at, null, null));
+            at = StreamId.ZERO;
+        } else if (p.epoch() == 0 && epochNow != 0) {
+            // The stream was created after the client joined: all of it is new to the client.
+            at = StreamId.ZERO;
+        }
+        set(i, at);
+        if (bounds.trimmed().isPresent() && at.compareTo(bounds.trimmed().get()) < 0) {
+            gaps.add(new Item.Gap(scope, "trimmed", at, bounds.trimmed().get(), null));
+        }
+    }
+
+    private void adoptPending(Cursor cursor) {
+        for (Cursor.Pending p : cursor.pending()) {
+            long mask = 0;
+            for (Scope scope : p.scopes()) {
+                Integer i = index.get(scope);
+                if (i != null) {
+                    mask |= 1L << i;
+                }
+            }
+            if (mask != 0) {
+                addPending(p.eventHash(), mask);
+            }
+        }
+    }
+
+    /** Reads every scope after its position (bounded per scope) and hands the entries out in id order. */
+    private List<Item> catchUp() {
+        int limit = relay.settings().maxCatchUp();
+        List<CompletableFuture<List<Entry>>> reads = new ArrayList<>(scopes.size());
+        for (int i = 0; i < scopes.size(); i++) {
+            reads.add(relay.timeline().readAfter(scopes.get(i), position(i), limit + 1));
+        }
+        List<Item> items = new ArrayList<>();
+        List<LiveEvent> all = new ArrayList<>();
+        for (int i = 0; i < scopes.size(); i++) {
+            Scope scope = scopes.get(i);
+            List<Entry> entries = reads.get(i).join();
+            if (entries.size() > limit) {
+                entries = behind(i, items);
+            }
+            for (Entry entry : entries) {
+                all.add(LiveEvent.of(scope, entry));
+            }
+        }
+        all.sort(Comparator.comparing(LiveEvent::id).thenComparing(LiveEvent::scope));
+        handOut(all, items);
+        return items;
+    }
+
+    /** Too far behind: reports the oldest entries as a gap and replays only the newest {@code maxCatchUp}. */
+    private List<Entry> behind(int i, List<Item> items) {
+        Scope scope = scopes.get(i);
+        int limit = relay.settings().maxCatchUp();
+        List<Entry> newest = new ArrayList<>(relay.timeline().readBefore(scope, null, limit).join());
+        Collections.reverse(newest);
+        StreamId firstKept = newest.get(0).id();
+        List<Entry> previous = relay.timeline().readBefore(scope, firstKept, 1).join();
+        StreamId through = previous.isEmpty() ? firstKept.previous() : previous.get(0).id();
+        StreamId after = position(i);
+        set(i, through);
+        items.add(new Item.Gap(scope, "behind", after, through, cursor()));
+        relay.countGaps(1);
+        return newest;
+    }
+
+    /**
+     * The next live items: waits up to {@code maxWaitNanos} for some, returns none on timeout or when the session
+     * has been told to end (see {@link #ending()}). Items waiting are handed out together (one write, one flush).
+     */
+    public List<Item> next(long maxWaitNanos) {
+        List<LiveEvent> batch = new ArrayList<>();
+        if (mailbox.drainTo(batch, MAX_BATCH) == 0) {
+            if (signal != null || maxWaitNanos <= 0) {
+                return List.of();
+            }
+            mailbox.await(maxWaitNanos, () -> signal != null);
+            mailbox.drainTo(batch, MAX_BATCH);
+        }
+        List<Item> items = new ArrayList<>(batch.size());
+        handOut(batch, items);
+        return items;
+    }
+
+    private void handOut(List<LiveEvent> events, List<Item> items) {
+        boolean advanced = false;
+        int delivered = 0;
+        for (LiveEvent event : events) {
+            Integer i = index.get(event.scope());
+            if (i == null) {
+                continue;
+            }
+            if (event.epoch() != epochs[i] && event.epoch() != 0) {
+                boolean reset = epochs[i] != 0;
+                StreamId before = position(i);
+                epochs[i] = event.epoch();
+                if (reset) {
+                    // The stream was lost and started again while we were following it.
+                    set(i, StreamId.ZERO);
+                    items.add(new Item.Gap(event.scope(), "reset", before, null, cursor()));
+                    relay.countGaps(1);
+                }
+            }
+            if (event.id().compareTo(position(i)) <= 0) {
+                continue;
+            }
+            set(i, event.id());
+            long bit = 1L << i;
+            int p = findPending(event.eventHash());
+            if (p >= 0 && (pendingMasks[p] & bit) != 0) {
+                // A copy of an event already handed out through another scope.
+                pendingMasks[p] &= ~bit;
+                if (pendingMasks[p] == 0) {
+                    removePending(p);
+                }
+                advanced = true;
+                continue;
+            }
+            long others = 0;
+            for (Scope target : event.targets()) {
+                Integer j = index.get(target);
+                if (j != null && j.intValue() != i) {
+                    others |= 1L << j;
+                }
+            }
+            if (others != 0) {
+                addPending(event.eventHash(), others);
+            }
+            items.add(new Item.Event(event, cursor()));
+            delivered++;
+            advanced = false;
+        }
+        if (advanced) {
+            items.add(new Item.Advance(cursor()));
+        }
+        relay.countDeliveries(delivered);
+    }
+
+    /** The cursor as it stands. */
+    public String cursor() {
+        return encoder.encode(epochs, millis, sequences, pendingHashes, pendingMasks, pendingCount);
+    }
+
+    private StreamId position(int i) {
+        return new StreamId(millis[i], sequences[i]);
+    }
+
+    private void set(int i, StreamId id) {
+        millis[i] = id.millis();
+        sequences[i] = id.sequence();
+    }
+
+    private int findPending(long hash) {
+        for (int p = 0; p < pendingCount; p++) {
+            if (pendingHashes[p] == hash) {
+                return p;
+            }
+        }
+        return -1;
+    }
+
+    private void addPending(long hash, long mask) {
+        int existing = findPending(hash);
+        if (existing >= 0) {
+            pendingMasks[existing] |= mask;
+            return;
+        }
+        if (pendingCount == Cursor.MAX_PENDING) {
+            // The oldest copy never came (trimmed, or its scope reset): forget it rather than grow.
+            removePending(0);
+        }
+        pendingHashes[pendingCount] = hash;
+        pendingMasks[pendingCount] = mask;
+        pendingCount++;
+    }
+
+    private void removePending(int p) {
+        System.arraycopy(pendingHashes, p + 1, pendingHashes, p, pendingCount - p - 1);
+        System.arraycopy(pendingMasks, p + 1, pendingMasks, p, pendingCount - p - 1);
+        pendingCount--;
+    }
+
+    /** Why this session must end now, if it must: a signal, or the end of its lifetime. */
+    public Optional<End> ending() {
+        End now = signal;
+        if (now != null) {
+            return Optional.of(now);
+        }
+        return System.nanoTime() - endsAtNanos >= 0 ? Optional.of(endOfLife) : Optional.empty();
+    }
+
+    /** Nanoseconds until the lifetime (or credential) ends. */
+    public long nanosLeft() {
+        return endsAtNanos - System.nanoTime();
+    }
+
+    /** Called by the tailer: queues a live event, or ends the session if its queue is full. */
+    void offer(LiveEvent event) {
+        if (closed) {
+            return;
+        }
+        if (!mailbox.offer(event)) {
+            end(End.SLOW_CONSUMER);
+        }
+    }
+
+    /** Asks the session to end; its writer notices at once (or is interrupted later if stuck in a write). */
+    public synchronized void end(End reason) {
+        if (signal == null) {
+            signalledAtNanos = System.nanoTime();
+            signal = reason;
+            if (reason == End.SLOW_CONSUMER) {
+                relay.countSlowConsumer();
+            }
+            mailbox.wake();
+        }
+    }
+
+    /** Returns a writer waiting in {@link #next} at once (with whatever is there), e.g. to act on a client message. */
+    public void wake() {
+        mailbox.wake();
+    }
+
+    /** Since when the session has been told to end, or 0. */
+    long signalledAtNanos() {
+        return signal == null ? 0 : signalledAtNanos;
+    }
+
+    /**
+     * Unblocks a writer stuck writing to a client that stopped reading: interrupting a virtual thread blocked on a
+     * socket closes the socket. Synchronized with {@link #close()} so a thread that has moved on is never hit.
+     */
+    synchronized void interruptWriter() {
+        Thread thread = writer;
+        if (thread != null && !closed) {
+            thread.interrupt();
+        }
+    }
+
+    boolean closed() {
+        return closed;
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            writer = null;
+        }
+        if (subscribed) {
+            relay.hub().unsubscribe(this);
+        }
+        relay.forget(this);
+    }
+
+    @Override
+    public String toString() {
+        return "session" + Arrays.toString(scopes.toArray());
+    }
+}

@@ -1,0 +1,137 @@
+package io.alimi.transport;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.alimi.api.Problem;
+import io.alimi.event.EventJson;
+import io.alimi.hub.Item;
+import io.alimi.hub.Relay;
+import io.alimi.hub.Session;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code GET /v1/poll?cursor=…&wait=25}: long-poll, for networks that block streaming.
+ *
+ * <pre>
+ * curl -s 'http://localhost:8080/v1/poll?wait=25' -H 'Authorization: Bearer dev-admin-1-token'
+ * curl -s 'http://localhost:8080/v1/poll?wait=25&cursor=AQMAAA…' -H 'Authorization: Bearer dev-admin-1-token'
+ * </pre>
+ *
+ * Answers at once with whatever is after the cursor, else waits up to {@code wait} seconds (0 to 60, default 25)
+ * for something to arrive: {@code {"cursor":"…","events":[…],"gaps":[…]}}. Send the returned cursor with the next
+ * poll. Without a cursor, the first poll starts from now. While the node drains, {@code "reconnect":"draining"} is
+ * set and the poll answers at once.
+ */
+public final class PollService implements HttpService {
+
+    public static final int DEFAULT_WAIT_SECONDS = 25;
+    public static final int MAX_WAIT_SECONDS = 60;
+
+    private final Relay relay;
+    private final StreamAccess access;
+
+    public PollService(Relay relay, io.alimi.auth.Identities identities) {
+        this.relay = relay;
+        this.access = new StreamAccess(identities);
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/", this::poll);
+    }
+
+    private void poll(ServerRequest req, ServerResponse res) {
+        StreamAccess.Grant grant;
+        int waitSeconds;
+        try {
+            waitSeconds = waitSeconds(req.query().first("wait").asOptional());
+            grant = access.check(Tokens.from(req), req.query().first("scopes").asOptional(),
+                    req.query().first("cursor").asOptional());
+        } catch (StreamAccess.Refused refused) {
+            Tokens.refuse(res, refused.problem());
+            return;
+        }
+        Session session;
+        try {
+            session = relay.open(grant.identity(), grant.scopes());
+        } catch (Relay.Draining draining) {
+            res.header(HeaderNames.RETRY_AFTER, "1");
+            Problem.unavailable("this node is shutting down; poll again").send(res);
+            return;
+        }
+        try {
+            List<Item> items = new ArrayList<>(session.join(grant.cursor()));
+            items.removeIf(item -> item instanceof Item.Ready);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(waitSeconds);
+            while (!hasNews(items) && session.ending().isEmpty() && deadline - System.nanoTime() > 0) {
+                items.addAll(session.next(Math.min(deadline - System.nanoTime(), session.nanosLeft())));
+            }
+            String cursor = items.isEmpty() ? session.cursor() : items.get(items.size() - 1).cursor();
+            Optional<String> reconnect = session.ending().filter(end -> end == Session.End.DRAINING).map(Session.End::reason);
+            res.header(HeaderNames.CONTENT_TYPE, "application/json");
+            res.header(HeaderNames.CACHE_CONTROL, "no-store");
+            res.send(body(cursor, items, reconnect));
+        } finally {
+            session.close();
+        }
+    }
+
+    private static boolean hasNews(List<Item> items) {
+        return items.stream().anyMatch(item -> item instanceof Item.Event || item instanceof Item.Gap);
+    }
+
+    private static int waitSeconds(Optional<String> text) throws StreamAccess.Refused {
+        if (text.isEmpty()) {
+            return DEFAULT_WAIT_SECONDS;
+        }
+        try {
+            int seconds = Integer.parseInt(text.get());
+            if (seconds >= 0 && seconds <= MAX_WAIT_SECONDS) {
+                return seconds;
+            }
+        } catch (NumberFormatException e) {
+            // answered below
+        }
+        throw new StreamAccess.Refused(Problem.badRequest("wait: must be a whole number of seconds from 0 to " + MAX_WAIT_SECONDS));
+    }
+
+    private static byte[] body(String cursor, List<Item> items, Optional<String> reconnect) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+        try (JsonGenerator json = EventJson.mapper().createGenerator(out)) {
+            json.writeStartObject();
+            json.writeStringField("cursor", cursor);
+            json.writeArrayFieldStart("events");
+            for (Item item : items) {
+                if (item instanceof Item.Event event) {
+                    json.writeRawValue(new String(event.event().json(), java.nio.charset.StandardCharsets.UTF_8));
+                }
+            }
+            json.writeEndArray();
+            json.writeArrayFieldStart("gaps");
+            for (Item item : items) {
+                if (item instanceof Item.Gap gap) {
+                    json.writeTree(Frames.gap(gap));
+                }
+            }
+            json.writeEndArray();
+            if (reconnect.isPresent()) {
+                json.writeStringField("reconnect", reconnect.get());
+            }
+            json.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+}

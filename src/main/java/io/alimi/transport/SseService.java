@@ -1,0 +1,115 @@
+package io.alimi.transport;
+
+import io.alimi.api.Problem;
+import io.alimi.hub.Item;
+import io.alimi.hub.Relay;
+import io.alimi.hub.Session;
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.ServerConnectionException;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * {@code GET /v1/stream}: Server-Sent Events.
+ *
+ * <pre>
+ * curl -N 'http://localhost:8080/v1/stream' -H 'Authorization: Bearer dev-admin-1-token'
+ * curl -N 'http://localhost:8080/v1/stream?scopes=mall:1' -H 'Authorization: Bearer dev-admin-1-token' \
+ *      -H 'Last-Event-ID: AQMAAA…'            # resume exactly after the last event received
+ * new EventSource('/v1/stream?access_token=…')   // in a browser; it resumes by itself with Last-Event-ID
+ * </pre>
+ *
+ * Every message's {@code id:} is the cursor to resume from; {@code event:} is the CloudEvents type or one of
+ * Alimi's: {@code ready} (first), {@code gap}, {@code reconnect} (last: draining, lifetime, slow-consumer,
+ * reauth). A comment line is written when idle for the heartbeat interval. The stream ends by itself after its
+ * lifetime so clients spread over nodes.
+ */
+public final class SseService implements HttpService {
+
+    static final HeaderName LAST_EVENT_ID = HeaderNames.create("Last-Event-ID");
+    private static final HeaderName ACCEL_BUFFERING = HeaderNames.create("X-Accel-Buffering");
+
+    private final Relay relay;
+    private final StreamAccess access;
+
+    public SseService(Relay relay, io.alimi.auth.Identities identities) {
+        this.relay = relay;
+        this.access = new StreamAccess(identities);
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/", this::stream);
+    }
+
+    private void stream(ServerRequest req, ServerResponse res) {
+        StreamAccess.Grant grant;
+        try {
+            Optional<String> cursor = req.headers().first(LAST_EVENT_ID).or(() -> req.query().first("lastEventId").asOptional());
+            grant = access.check(Tokens.from(req), req.query().first("scopes").asOptional(), cursor);
+        } catch (StreamAccess.Refused refused) {
+            Tokens.refuse(res, refused.problem());
+            return;
+        }
+        Session session;
+        try {
+            session = relay.open(grant.identity(), grant.scopes());
+        } catch (Relay.Draining draining) {
+            res.header(HeaderNames.RETRY_AFTER, "1");
+            Problem.unavailable("this node is shutting down; connect again").send(res);
+            return;
+        }
+        try {
+            res.status(Status.OK_200);
+            res.header(HeaderNames.CONTENT_TYPE, "text/event-stream");
+            res.header(HeaderNames.CACHE_CONTROL, "no-store");
+            res.header(ACCEL_BUFFERING, "no");
+            OutputStream out = res.outputStream();
+            SseWriter sse = new SseWriter(out);
+            sse.retry(relay.retryMillis());
+            sse.items(session.join(grant.cursor()));
+            sse.flush();
+            pump(session, sse);
+            out.close();
+        } catch (ServerConnectionException | UncheckedIOException | IOException gone) {
+            // The client went away; it resumes from the last id it received.
+        } finally {
+            session.close();
+        }
+    }
+
+    /** Writes live items until the session must end, then tells the client to reconnect. */
+    private void pump(Session session, SseWriter sse) throws IOException {
+        long heartbeat = relay.settings().heartbeat().toNanos();
+        long lastWrite = System.nanoTime();
+        while (true) {
+            Optional<Session.End> end = session.ending();
+            if (end.isPresent()) {
+                sse.reconnect(end.get().reason(), session.cursor(), Tokens.retryFor(relay, end.get()));
+                sse.flush();
+                return;
+            }
+            long wait = Math.min(heartbeat - (System.nanoTime() - lastWrite), session.nanosLeft());
+            List<Item> items = session.next(wait);
+            if (!items.isEmpty()) {
+                sse.items(items);
+                sse.flush();
+                lastWrite = System.nanoTime();
+            } else if (System.nanoTime() - lastWrite >= heartbeat) {
+                sse.heartbeat();
+                sse.flush();
+                lastWrite = System.nanoTime();
+            }
+        }
+    }
+}

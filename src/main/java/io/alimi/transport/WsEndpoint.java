@@ -1,0 +1,311 @@
+package io.alimi.transport;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.alimi.api.Problem;
+import io.alimi.auth.BearerToken;
+import io.alimi.auth.Identities;
+import io.alimi.event.Cursor;
+import io.alimi.event.EnvelopeReader;
+import io.alimi.event.EventJson;
+import io.alimi.event.InvalidEventException;
+import io.alimi.hub.Item;
+import io.alimi.hub.Relay;
+import io.alimi.hub.Session;
+import io.helidon.common.buffers.BufferData;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Headers;
+import io.helidon.http.HttpPrologue;
+import io.helidon.websocket.WsListener;
+import io.helidon.websocket.WsSession;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * {@code GET /v1/ws}: WebSocket, one listener per connection.
+ *
+ * <pre>
+ * websocat 'ws://localhost:8080/v1/ws?access_token=dev-admin-1-token&amp;scopes=mall:1'
+ * </pre>
+ *
+ * Server frames (text, JSON): {@code {"op":"ready","cursor":…,"scopes":[…],"resumed":…}} first, then
+ * {@code {"cursor":…,"event":{…}}}, {@code {"cursor":…,"gap":{…}}} and {@code {"cursor":…}} (the cursor moved),
+ * and before the server closes, {@code {"op":"reconnect","reason":…,"cursor":…}}. WebSocket pings are the
+ * heartbeat. Client frames: {@code {"op":"resume","cursor":"…"}} restarts delivery from that cursor,
+ * {@code {"op":"ping"}} is answered {@code {"op":"pong"}}.
+ *
+ * <p>Close codes: 1000 stream lifetime reached (reconnect now), 1012 node draining (reconnect, to another node),
+ * 1013 too slow to keep up (reconnect after a delay), 4400 bad request (the reason says what), 4401 missing,
+ * invalid or expired token, 4403 scope not allowed.
+ */
+public final class WsEndpoint {
+
+    public static final int LIFETIME = 1000;
+    public static final int DRAINING = 1012;
+    public static final int SLOW_CONSUMER = 1013;
+    public static final int BAD_REQUEST = 4400;
+    public static final int UNAUTHORIZED = 4401;
+    public static final int FORBIDDEN = 4403;
+
+    private static final Logger LOG = Logger.getLogger(WsEndpoint.class.getName());
+
+    private final Relay relay;
+    private final StreamAccess access;
+
+    public WsEndpoint(Relay relay, Identities identities) {
+        this.relay = relay;
+        this.access = new StreamAccess(identities);
+    }
+
+    /** A listener per connection. */
+    public Supplier<WsListener> listeners() {
+        return Connection::new;
+    }
+
+    private static int closeCode(Problem problem) {
+        return switch (problem.status().code()) {
+            case 401 -> UNAUTHORIZED;
+            case 403 -> FORBIDDEN;
+            default -> BAD_REQUEST;
+        };
+    }
+
+    private final class Connection implements WsListener {
+
+        // Helidon's WsSession does not serialize senders; the writer thread and pong replies share this lock.
+        private final ReentrantLock sending = new ReentrantLock();
+        private volatile StreamAccess.Grant grant;
+        private volatile StreamAccess.Refused refused;
+        private volatile String resumeFrom;
+        private volatile boolean open = true;
+        private volatile Session session;
+
+        @Override
+        public Optional<Headers> onHttpUpgrade(HttpPrologue prologue, Headers headers) {
+            // Refusals are sent as close codes after the upgrade: a browser never sees an HTTP status of a failed
+            // WebSocket handshake, only a close code and reason.
+            try {
+                Optional<String> token = BearerToken.from(headers.first(HeaderNames.AUTHORIZATION))
+                        .or(() -> prologue.query().first(Tokens.ACCESS_TOKEN).asOptional());
+                grant = access.check(token, prologue.query().first("scopes").asOptional(),
+                        prologue.query().first("cursor").asOptional());
+            } catch (StreamAccess.Refused e) {
+                refused = e;
+            }
+            return Optional.empty();
+        }
+
+        @Override
+        public void onOpen(WsSession ws) {
+            if (refused != null) {
+                close(ws, closeCode(refused.problem()), refused.problem().detail());
+                return;
+            }
+            Thread.ofVirtual().name("alimi-ws").start(() -> write(ws));
+        }
+
+        @Override
+        public void onMessage(WsSession ws, String text, boolean last) {
+            JsonNode message;
+            try {
+                message = EnvelopeReader.parseJson(text.getBytes(StandardCharsets.UTF_8), "message");
+            } catch (InvalidEventException e) {
+                close(ws, BAD_REQUEST, e.getMessage());
+                return;
+            }
+            String op = message.path("op").asText("");
+            switch (op) {
+                case "ping" -> send(ws, "{\"op\":\"pong\"}");
+                case "resume" -> {
+                    String cursor = message.path("cursor").asText("");
+                    Optional<String> problem = checkCursor(cursor);
+                    if (problem.isPresent()) {
+                        close(ws, problem.get().startsWith("forbidden:") ? FORBIDDEN : BAD_REQUEST,
+                                problem.get().substring(problem.get().indexOf(':') + 2));
+                        return;
+                    }
+                    resumeFrom = cursor;
+                    Session current = session;
+                    if (current != null) {
+                        current.wake();
+                    }
+                }
+                default -> close(ws, BAD_REQUEST, "message: op must be resume or ping");
+            }
+        }
+
+        @Override
+        public void onPing(WsSession ws, BufferData buffer) {
+            sending.lock();
+            try {
+                ws.pong(buffer);
+            } finally {
+                sending.unlock();
+            }
+        }
+
+        @Override
+        public void onClose(WsSession ws, int status, String reason) {
+            stop();
+        }
+
+        @Override
+        public void onError(WsSession ws, Throwable t) {
+            stop();
+        }
+
+        private void stop() {
+            open = false;
+            Session current = session;
+            if (current != null) {
+                current.wake();
+            }
+        }
+
+        /** A cursor sent in a resume message must be valid and name only scopes this admin may follow. */
+        private Optional<String> checkCursor(String text) {
+            try {
+                Cursor cursor = Cursor.decode(text);
+                for (Cursor.Position position : cursor.positions()) {
+                    if (!grant.identity().profile().scopes().contains(position.scope())) {
+                        return Optional.of("forbidden: the cursor names scope " + position.scope()
+                                + ", which is not one of this admin's scopes");
+                    }
+                }
+                return Optional.empty();
+            } catch (InvalidEventException e) {
+                return Optional.of("bad: " + e.getMessage());
+            }
+        }
+
+        /** The writer thread: join, then live items, heartbeats as pings, until the session or socket ends. */
+        private void write(WsSession ws) {
+            Optional<Cursor> cursor = grant.cursor();
+            try {
+                while (open) {
+                    try {
+                        session = relay.open(grant.identity(), grant.scopes());
+                    } catch (Relay.Draining draining) {
+                        close(ws, DRAINING, "draining");
+                        return;
+                    }
+                    try {
+                        if (!send(ws, session.join(cursor)) || !pump(ws, session)) {
+                            return;
+                        }
+                    } finally {
+                        session.close();
+                    }
+                    cursor = Optional.of(Cursor.decode(resumeFrom));
+                    resumeFrom = null;
+                }
+            } catch (InvalidEventException | RuntimeException e) {
+                if (open) {
+                    LOG.log(Level.FINE, "WebSocket writer stopped", e);
+                }
+            }
+        }
+
+        /** False when the connection is over; true when the client asked to resume from another cursor. */
+        private boolean pump(WsSession ws, Session current) {
+            long heartbeat = relay.settings().heartbeat().toNanos();
+            long lastWrite = System.nanoTime();
+            while (open) {
+                if (resumeFrom != null) {
+                    return true;
+                }
+                Optional<Session.End> end = current.ending();
+                if (end.isPresent()) {
+                    ObjectNode notice = Frames.reconnect(end.get().reason(), current.cursor()).put("op", "reconnect");
+                    send(ws, notice.toString());
+                    close(ws, switch (end.get()) {
+                        case DRAINING -> DRAINING;
+                        case SLOW_CONSUMER -> SLOW_CONSUMER;
+                        case LIFETIME -> LIFETIME;
+                        case REAUTH -> UNAUTHORIZED;
+                    }, end.get().reason());
+                    return false;
+                }
+                long wait = Math.min(heartbeat - (System.nanoTime() - lastWrite), current.nanosLeft());
+                List<Item> items = current.next(wait);
+                if (!items.isEmpty()) {
+                    if (!send(ws, items)) {
+                        return false;
+                    }
+                    lastWrite = System.nanoTime();
+                } else if (System.nanoTime() - lastWrite >= heartbeat) {
+                    sending.lock();
+                    try {
+                        ws.ping(BufferData.empty());
+                    } finally {
+                        sending.unlock();
+                    }
+                    lastWrite = System.nanoTime();
+                }
+            }
+            return false;
+        }
+
+        private boolean send(WsSession ws, List<Item> items) {
+            for (Item item : items) {
+                if (!send(ws, frame(item))) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private String frame(Item item) {
+            return switch (item) {
+                case Item.Event event -> "{\"cursor\":\"" + item.cursor() + "\",\"event\":"
+                        + new String(event.event().json(), StandardCharsets.UTF_8) + "}";
+                case Item.Ready ready -> {
+                    ObjectNode body = Frames.ready(ready);
+                    body.put("op", "ready");
+                    body.put("cursor", item.cursor());
+                    yield body.toString();
+                }
+                case Item.Gap gap -> {
+                    ObjectNode body = EventJson.mapper().createObjectNode();
+                    body.put("cursor", item.cursor());
+                    body.set("gap", Frames.gap(gap));
+                    yield body.toString();
+                }
+                case Item.Advance advance -> "{\"cursor\":\"" + advance.cursor() + "\"}";
+            };
+        }
+
+        private boolean send(WsSession ws, String text) {
+            sending.lock();
+            try {
+                ws.send(text, true);
+                return true;
+            } catch (RuntimeException gone) {
+                open = false;
+                return false;
+            } finally {
+                sending.unlock();
+            }
+        }
+
+        private void close(WsSession ws, int code, String reason) {
+            sending.lock();
+            try {
+                // A close reason is at most 123 bytes.
+                byte[] bytes = reason.getBytes(StandardCharsets.UTF_8);
+                ws.close(code, bytes.length <= 123 ? reason : new String(bytes, 0, 120, StandardCharsets.UTF_8));
+            } catch (RuntimeException ignored) {
+                // already gone
+            } finally {
+                sending.unlock();
+                open = false;
+            }
+        }
+    }
+}

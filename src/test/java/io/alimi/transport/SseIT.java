@@ -1,0 +1,417 @@
+package io.alimi.transport;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.alimi.Main;
+import io.alimi.event.Cursor;
+import io.alimi.event.Scope;
+import io.alimi.support.Await;
+import io.alimi.support.Events;
+import io.alimi.support.Publisher;
+import io.alimi.support.SseClient;
+import io.alimi.support.TestNode;
+import io.alimi.support.TestServers;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class SseIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(10);
+    private final List<AutoCloseable> closeAfter = new ArrayList<>();
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (AutoCloseable c : closeAfter.reversed()) {
+            c.close();
+        }
+    }
+
+    private <T extends AutoCloseable> T closing(T closeable) {
+        closeAfter.add(closeable);
+        return closeable;
+    }
+
+    private Main.Running node(Map<String, String> overrides) {
+        return closing(TestNode.start(overrides));
+    }
+
+    private Main.Running node() {
+        return node(Map.of());
+    }
+
+    private SseClient client(Main.Running node, String token, String query, String lastEventId) {
+        return closing(SseClient.connect(node.port(), token, query, lastEventId));
+    }
+
+    private static List<String> ids(List<SseClient.Event> events) {
+        return events.stream().map(e -> e.json().get("id").asText()).toList();
+    }
+
+    private static List<SseClient.Event> take(SseClient client, int n) {
+        List<SseClient.Event> events = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            events.add(client.nextExcept(WAIT, "ready"));
+        }
+        return events;
+    }
+
+    @Test
+    void anAdminReceivesTheEventsOfItsScopesAndNoOthersInOrder() {
+        Main.Running node = node();
+        Publisher publisher = new Publisher(node.port());
+        SseClient client = client(node, TestNode.ADMIN_42, "", null);
+        SseClient.Event ready = client.next(WAIT);
+        assertEquals("ready", ready.type());
+        assertEquals("[\"all\",\"mall:1\",\"admin:42\",\"partner:7\"]", ready.json().get("scopes").toString());
+        assertNotNull(client.retry(), "retry: is sent");
+
+        publisher.publish("for-mall-1", "mall:1");
+        publisher.publish("for-mall-2", "mall:2");
+        publisher.publish("for-admin-42", "admin:42");
+        publisher.publish("for-admin-77", "admin:77");
+        publisher.publish("for-all", "all");
+        publisher.publish("for-partner-7", "partner:7");
+
+        List<SseClient.Event> events = take(client, 4);
+        assertEquals(List.of("for-mall-1", "for-admin-42", "for-all", "for-partner-7"), ids(events));
+        assertEquals("order.created", events.get(0).type());
+        assertEquals(Events.envelope("for-mall-1", "mall:1").jsonText(), events.get(0).data());
+        assertTrue(client.drain().isEmpty(), "nothing for mall:2 or admin:77");
+    }
+
+    @Test
+    void aClientResumesFromItsLastEventIdWithNoGapAndNoDuplicate() {
+        Main.Running node = node();
+        Publisher publisher = new Publisher(node.port());
+        SseClient first = client(node, TestNode.ADMIN_42, "", null);
+        first.next(WAIT);
+        publisher.publish("r-1", "mall:1");
+        publisher.publish("r-2", "admin:42");
+        take(first, 2);
+        String cursor = first.lastEventId();
+        first.close();
+
+        publisher.publish("r-3", "mall:1");
+        publisher.publish("r-4", "all");
+        publisher.publish("r-5", "partner:7");
+
+        SseClient second = client(node, TestNode.ADMIN_42, "", cursor);
+        SseClient.Event ready = second.next(WAIT);
+        assertTrue(ready.json().get("resumed").asBoolean());
+        assertEquals(List.of("r-3", "r-4", "r-5"), ids(take(second, 3)));
+        publisher.publish("r-6", "mall:1");
+        assertEquals(List.of("r-6"), ids(take(second, 1)));
+    }
+
+    @Test
+    void aFreshClientAlsoResumesIfItNeverGotAnEvent() {
+        Main.Running node = node();
+        Publisher publisher = new Publisher(node.port());
+        SseClient first = client(node, TestNode.ADMIN_42, "", null);
+        first.next(WAIT);
+        String cursor = first.lastEventId();
+        assertNotNull(cursor, "the ready message carries a cursor");
+        first.close();
+        publisher.publish("while-away", "mall:1");
+
+        SseClient second = client(node, TestNode.ADMIN_42, "", cursor);
+        assertEquals(List.of("while-away"), ids(take(second, 1)));
+    }
+
+    @Test
+    void anEventForTwoFollowedScopesIsDeliveredOnceAndItsCopyOnlyMovesTheCursor() {
+        Main.Running node = node();
+        Publisher publisher = new Publisher(node.port());
+        SseClient client = client(node, TestNode.ADMIN_42, "", null);
+        client.next(WAIT);
+        publisher.publish("both", "mall:1,admin:42");
+        publisher.publish("after", "mall:1");
+        assertEquals(List.of("both", "after"), ids(take(client, 2)));
+
+        // Resuming from the cursor after "both" but before its second copy was passed must not repeat it.
+        SseClient again = client(node, TestNode.ADMIN_42, "", client.lastEventId());
+        again.next(WAIT);
+        publisher.publish("later", "all");
+        assertEquals(List.of("later"), ids(take(again, 1)));
+    }
+
+    @Test
+    void scopesMayBeNarrowedButNeverWidened() {
+        Main.Running node = node();
+        Publisher publisher = new Publisher(node.port());
+        SseClient narrow = client(node, TestNode.ADMIN_42, "scopes=mall:1", null);
+        assertEquals("[\"mall:1\"]", narrow.next(WAIT).json().get("scopes").toString());
+        publisher.publish("to-admin", "admin:42");
+        publisher.publish("to-mall", "mall:1");
+        assertEquals(List.of("to-mall"), ids(take(narrow, 1)));
+
+        SseClient wide = client(node, TestNode.ADMIN_42, "scopes=mall:1,mall:2", null);
+        assertEquals(403, wide.status());
+        assertTrue(wide.statusBody().contains("scope mall:2 is not one of this admin's scopes"), wide.statusBody());
+    }
+
+    @Test
+    void refusalsNameWhatIsWrong() {
+        Main.Running node = node();
+        SseClient noToken = closing(SseClient.connect(node.port(), "/v1/stream", Map.of()));
+        assertEquals(401, noToken.status());
+        assertTrue(noToken.statusBody().contains("missing credentials"), noToken.statusBody());
+
+        SseClient badToken = client(node, "not-a-token-at-all-0000", "", null);
+        assertEquals(401, badToken.status());
+
+        SseClient badCursor = client(node, TestNode.ADMIN_42, "", "AAAA-garbage");
+        assertEquals(400, badCursor.status());
+        assertTrue(badCursor.statusBody().contains("cursor:"), badCursor.statusBody());
+
+        String foreign = new Cursor(List.of(new Cursor.Position(Scope.mall("2"), 0, 0, 0)), List.of()).encode();
+        SseClient foreignCursor = client(node, TestNode.ADMIN_42, "", foreign);
+        assertEquals(403, foreignCursor.status());
+        assertTrue(foreignCursor.statusBody().contains("the cursor names scope mall:2"), foreignCursor.statusBody());
+
+        SseClient badScope = client(node, TestNode.ADMIN_42, "scopes=shop:1", null);
+        assertEquals(400, badScope.status());
+    }
+
+    @Test
+    void theTokenMayComeAsAQueryParameterForEventSource() {
+        Main.Running node = node();
+        SseClient client = closing(SseClient.connect(node.port(), "/v1/stream?access_token=" + TestNode.ADMIN_42, Map.of()));
+        assertEquals("ready", client.next(WAIT).type());
+    }
+
+    @Test
+    void aCursorBehindRetentionGetsAGapThenWhatIsLeftThenLive() {
+        Main.Running node = node(Map.of("alimi.timeline.max-length", "5"));
+        Publisher publisher = new Publisher(node.port());
+        SseClient first = client(node, TestNode.ADMIN_42, "scopes=mall:1", null);
+        first.next(WAIT);
+        publisher.publish("g-0", "mall:1");
+        take(first, 1);
+        String cursor = first.lastEventId();
+        first.close();
+        List<String> published = new ArrayList<>();
+        for (int i = 1; i <= 20; i++) {
+            published.add(publisher.publish("g-" + i, "mall:1").get("entries").get(0).get("entry").asText());
+        }
+
+        SseClient second = client(node, TestNode.ADMIN_42, "scopes=mall:1", cursor);
+        second.next(WAIT);
+        SseClient.Event gap = second.next(WAIT);
+        assertEquals("gap", gap.type());
+        assertEquals("mall:1", gap.json().get("scope").asText());
+        assertEquals("trimmed", gap.json().get("reason").asText());
+        assertEquals(published.get(14), gap.json().get("through").asText(), "the newest entry trimmed");
+        assertEquals(List.of("g-16", "g-17", "g-18", "g-19", "g-20"), ids(take(second, 5)));
+        publisher.publish("g-21", "mall:1");
+        assertEquals(List.of("g-21"), ids(take(second, 1)));
+    }
+
+    @Test
+    void aCursorIntoALostStreamGetsAResetGapThenTheNewStream() {
+        String prefix = TestServers.uniquePrefix();
+        Main.Running node = node(Map.of("alimi.redis.key-prefix", prefix));
+        Publisher publisher = new Publisher(node.port());
+        SseClient first = client(node, TestNode.ADMIN_42, "scopes=mall:1", null);
+        first.next(WAIT);
+        publisher.publish("old-1", "mall:1");
+        take(first, 1);
+        String cursor = first.lastEventId();
+        first.close();
+
+        TestServers.redis().command("DEL", prefix + "tl:{mall:1}", prefix + "tl:{mall:1}:meta");
+        publisher.publish("new-1", "mall:1");
+        publisher.publish("new-2", "mall:1");
+
+        SseClient second = client(node, TestNode.ADMIN_42, "scopes=mall:1", cursor);
+        second.next(WAIT);
+        SseClient.Event gap = second.next(WAIT);
+        assertEquals("gap", gap.type(), gap.data());
+        assertEquals("reset", gap.json().get("reason").asText());
+        assertTrue(gap.json().get("through").isNull());
+        assertEquals(List.of("new-1", "new-2"), ids(take(second, 2)));
+    }
+
+    @Test
+    void aClientTooFarBehindGetsABehindGapAndTheNewestEntries() {
+        Main.Running node = node(Map.of("alimi.relay.max-catch-up", "3"));
+        Publisher publisher = new Publisher(node.port());
+        SseClient first = client(node, TestNode.ADMIN_42, "scopes=mall:1", null);
+        first.next(WAIT);
+        String cursor = first.lastEventId();
+        first.close();
+        for (int i = 1; i <= 10; i++) {
+            publisher.publish("b-" + i, "mall:1");
+        }
+
+        SseClient second = client(node, TestNode.ADMIN_42, "scopes=mall:1", cursor);
+        second.next(WAIT);
+        SseClient.Event gap = second.next(WAIT);
+        assertEquals("behind", gap.json().get("reason").asText(), gap.data());
+        assertEquals(List.of("b-8", "b-9", "b-10"), ids(take(second, 3)));
+    }
+
+    @Test
+    void nothingInAnEventCanAddAnSseFieldOrEvent() {
+        Main.Running node = node();
+        Publisher publisher = new Publisher(node.port());
+        SseClient client = client(node, TestNode.ADMIN_42, "scopes=mall:1", null);
+        client.next(WAIT);
+        String hostile = "{\"specversion\":\"1.0\",\"id\":\"evil\\u2028id\",\"source\":\"/s\",\"type\":\"order.created\","
+                + "\"targets\":\"mall:1\",\"subject\":\"a\\r\\n\\r\\nevent: reconnect\\ndata: {}\\n\\nid: x\","
+                + "\"x-ext\":\"\\u2028\\u2029\\r\\n\",\"data\":{\"note\":\"line\\nbreak\\r\\n\\n: comment\\ndata: forged\"}}";
+        assertEquals(400, new io.alimi.support.Http(node.port()).post("/v1/events", "application/cloudevents+json", hostile,
+                "X-Api-Key", TestNode.API_KEY).status(), "an id with U+2028 is refused outright");
+        String stillHostile = hostile.replace("evil\\u2028id", "evil-1");
+        publisher.publishJson(stillHostile);
+        publisher.publish("after-evil", "mall:1");
+
+        SseClient.Event event = client.next(WAIT);
+        assertEquals("order.created", event.type());
+        JsonNode json = event.json();
+        assertEquals("evil-1", json.get("id").asText());
+        assertEquals("a\r\n\r\nevent: reconnect\ndata: {}\n\nid: x", json.get("subject").asText());
+        assertEquals("line\nbreak\r\n\n: comment\ndata: forged", json.get("data").get("note").asText());
+        assertEquals("\u2028\u2029\r\n", json.get("x-ext").asText());
+        assertEquals("after-evil", client.next(WAIT).json().get("id").asText(), "no forged event came in between");
+        assertTrue(client.comments().isEmpty(), "no forged comment");
+    }
+
+    @Test
+    void anIdleStreamGetsHeartbeats() {
+        Main.Running node = node(Map.of("alimi.relay.heartbeat", "200ms"));
+        SseClient client = client(node, TestNode.ADMIN_42, "", null);
+        client.next(WAIT);
+        Await.until(WAIT, "two heartbeats", () -> client.comments().size() >= 2);
+    }
+
+    @Test
+    void aStreamEndsAtItsLifetimeTellingTheClientToReconnect() {
+        Main.Running node = node(Map.of("alimi.relay.max-lifetime", "1s"));
+        SseClient client = client(node, TestNode.ADMIN_42, "", null);
+        client.next(WAIT);
+        SseClient.Event end = client.next(Duration.ofSeconds(5));
+        assertEquals("reconnect", end.type());
+        assertEquals("lifetime", end.json().get("reason").asText());
+        assertEquals(client.lastEventId(), end.json().get("cursor").asText());
+        Await.until(WAIT, "the stream ends", client::ended);
+    }
+
+    @Test
+    void aClientThatStopsReadingIsCutOffWhileOthersKeepUp() throws Exception {
+        Main.Running node = node(Map.of("alimi.relay.queue-capacity", "64", "alimi.relay.tail-count", "32",
+                "alimi.relay.heartbeat", "10m"));
+        Publisher publisher = new Publisher(node.port());
+        SseClient healthy = client(node, TestNode.ADMIN_42, "scopes=mall:1", null);
+        healthy.next(WAIT);
+        try (Socket stuck = new Socket()) {
+            stuck.setReceiveBufferSize(1024);
+            stuck.connect(new java.net.InetSocketAddress("127.0.0.1", node.port()));
+            stuck.getOutputStream().write(("GET /v1/stream?scopes=mall:1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                    + TestNode.ADMIN_42 + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            Await.until(WAIT, "both sessions are open", () -> node.relay().orElseThrow().stats().sessions() == 2);
+            String pad = "x".repeat(8_000);
+            List<String> batch = new ArrayList<>();
+            for (int i = 0; i < 400; i++) {
+                batch.add(Events.json("slow-" + i, "mall:1", "{\"pad\":\"" + pad + "\"}"));
+                if (batch.size() == 20) {
+                    publisher.publishAll(batch);
+                    batch.clear();
+                }
+            }
+            Await.until(WAIT, "the stuck client is cut off", () -> node.relay().orElseThrow().stats().slowConsumers() >= 1);
+            Await.value(WAIT, "its session is gone", () -> node.relay().orElseThrow().stats(), stats -> stats.sessions() == 1);
+            for (int i = 0; i < 400; i++) {
+                assertEquals("slow-" + i, healthy.next(WAIT).json().get("id").asText());
+            }
+            InputStream in = stuck.getInputStream();
+            stuck.setSoTimeout(10_000);
+            byte[] all = in.readAllBytes();
+            assertTrue(all.length > 0, "it got what fitted before it was cut off");
+        }
+    }
+
+    @Test
+    void aNewScopeIsServedAtOnceNotAfterTheTailersBlockTimeout() {
+        Main.Running node = node(Map.of("alimi.relay.tail-block", "20s"));
+        Publisher publisher = new Publisher(node.port());
+        SseClient first = client(node, TestNode.ADMIN_42, "scopes=mall:1", null);
+        first.next(WAIT);
+        publisher.publish("warm", "mall:1");
+        take(first, 1);
+        // The tailer now blocks on mall:1 alone for up to 20 s.
+        SseClient second = client(node, TestNode.ADMIN_77, "scopes=admin:77", null);
+        second.next(WAIT);
+        long start = System.nanoTime();
+        publisher.publish("new-key", "admin:77");
+        assertEquals("new-key", second.next(Duration.ofSeconds(3)).json().get("id").asText());
+        assertTrue(System.nanoTime() - start < Duration.ofSeconds(3).toNanos());
+    }
+
+    @Test
+    void drainingTellsEveryClientToReconnectWithItsCursorAndAnotherNodeLosesNothing() {
+        Map<String, String> shared = new HashMap<>(Map.of("alimi.redis.key-prefix", TestServers.uniquePrefix()));
+        Main.Running leaving = TestNode.start(shared);
+        Main.Running staying = node(shared);
+        Publisher publisher = new Publisher(staying.port());
+        List<SseClient> clients = List.of(client(leaving, TestNode.ADMIN_42, "", null),
+                client(leaving, TestNode.ADMIN_42, "scopes=mall:1", null),
+                client(leaving, TestNode.ADMIN_77, "", null));
+        clients.forEach(c -> c.next(WAIT));
+        publisher.publish("d-1", "all,mall:1");
+        clients.forEach(c -> assertEquals("d-1", c.nextExcept(WAIT, "ready").json().get("id").asText()));
+
+        Thread closing = Thread.ofVirtual().start(leaving::close);
+        List<String> cursors = new ArrayList<>();
+        for (SseClient c : clients) {
+            SseClient.Event bye = c.next(WAIT);
+            assertEquals("reconnect", bye.type());
+            assertEquals("draining", bye.json().get("reason").asText());
+            cursors.add(bye.json().get("cursor").asText());
+            assertTrue(c.retry() <= 3_100, "draining clients come back within the jitter window: " + c.retry());
+        }
+        publisher.publish("d-2", "all");
+        publisher.publish("d-3", "mall:1");
+        Await.until(WAIT, "the node is closed", () -> !closing.isAlive());
+
+        SseClient a = client(staying, TestNode.ADMIN_42, "", cursors.get(0));
+        SseClient b = client(staying, TestNode.ADMIN_42, "scopes=mall:1", cursors.get(1));
+        SseClient c = client(staying, TestNode.ADMIN_77, "", cursors.get(2));
+        assertEquals(List.of("d-2", "d-3"), ids(take(a, 2)));
+        assertEquals(List.of("d-3"), ids(take(b, 1)));
+        assertEquals(List.of("d-2"), ids(take(c, 1)));
+    }
+
+    @Test
+    void aClientMovesToAnotherNodeWithItsCursor() {
+        Map<String, String> shared = Map.of("alimi.redis.key-prefix", TestServers.uniquePrefix());
+        Main.Running a = node(shared);
+        Main.Running b = node(shared);
+        Publisher publisher = new Publisher(a.port());
+        SseClient onA = client(a, TestNode.ADMIN_42, "", null);
+        onA.next(WAIT);
+        publisher.publish("m-1", "mall:1");
+        take(onA, 1);
+        onA.close();
+        new Publisher(b.port()).publish("m-2", "admin:42");
+        SseClient onB = client(b, TestNode.ADMIN_42, "", onA.lastEventId());
+        onB.next(WAIT);
+        publisher.publish("m-3", "all");
+        assertEquals(List.of("m-2", "m-3"), ids(take(onB, 2)));
+        assertNull(onB.drain().stream().filter(e -> e.json().path("id").asText().equals("m-1")).findAny().orElse(null));
+    }
+}
