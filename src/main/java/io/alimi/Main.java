@@ -66,6 +66,7 @@ public final class Main {
     public static final String DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
     public static final String DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:9092";
     public static final Duration DEFAULT_REDIS_CONNECT_PATIENCE = Duration.ofSeconds(30);
+    private static final int STREAM_WRITE_BUFFER_BYTES = 256;
 
     /** What a process does. */
     public enum Role { RELAY, BRIDGE }
@@ -157,6 +158,11 @@ public final class Main {
                     .directHandlers(TransportProblems.handlers(publishLimits.maxBodyBytes()))
                     // Live streams are long requests; an idle WebSocket is one whose client sent nothing.
                     .idleConnectionTimeout(relaySettings.maxLifetime().plusMinutes(1))
+                    // Memory per idle live connection (docs/BENCHMARKS.md): the NIO socket keeps two 8 KiB buffers,
+                    // the plain one a single one; and SseWriter hands each flush over in one write, so the
+                    // response stream's own buffer can be small.
+                    .useNio(false)
+                    .writeBufferSize(STREAM_WRITE_BUFFER_BYTES)
                     .routing(routing -> routing(routing, health, api));
             if (api != null) {
                 server.addRouting(WsRouting.builder().endpoint("/v1/ws", api.ws().listeners()));

@@ -3,6 +3,7 @@ package io.alimi.event;
 import com.fasterxml.jackson.core.JsonFactoryBuilder;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.util.JsonRecyclerPools;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -28,6 +29,9 @@ public final class EventJson {
                             .streamReadConstraints(StreamReadConstraints.builder()
                                     .maxNestingDepth(MAX_NESTING_DEPTH)
                                     .build())
+                            // Not per thread: with a virtual thread per connection, thread-local buffers
+                            // (16 KiB each) would stay with every idle connection.
+                            .recyclerPool(JsonRecyclerPools.newConcurrentDequePool())
                             .build())
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)

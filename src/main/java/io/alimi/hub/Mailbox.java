@@ -65,10 +65,11 @@ final class Mailbox {
     }
 
     /**
-     * Parks the calling (consumer) thread until an event arrives, {@link #wake()} is called, the thread is
-     * interrupted, or {@code nanos} pass.
+     * Parks the calling (consumer) thread until an event arrives, {@link #wake()} is called or the thread is
+     * interrupted. No timeout: a timed park of a virtual thread arms a timer every time, which at tens of thousands
+     * of deliveries a second costs more than the delivery; deadlines are kept by the relay's ticker instead.
      */
-    void await(long nanos, java.util.function.BooleanSupplier ready) {
+    void await(java.util.function.BooleanSupplier ready) {
         Thread self = Thread.currentThread();
         waiting = self;
         try {
@@ -76,7 +77,7 @@ final class Mailbox {
             if (!isEmpty() || ready.getAsBoolean()) {
                 return;
             }
-            LockSupport.parkNanos(this, nanos);
+            LockSupport.park(this);
         } finally {
             waiting = null;
         }

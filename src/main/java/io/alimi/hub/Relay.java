@@ -28,6 +28,8 @@ public final class Relay implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Relay.class.getName());
     /** A session told to end that is still writing after this is stuck on a client that stopped reading. */
     private static final Duration STUCK_WRITER = Duration.ofSeconds(2);
+    /** How often waits are checked for their deadline (heartbeats, lifetimes, long-poll waits). */
+    static final Duration TICK = Duration.ofMillis(50);
 
     private final Timeline timeline;
     private final RelaySettings settings;
@@ -59,7 +61,7 @@ public final class Relay implements AutoCloseable {
         this.tailer = new Tailer(hub, keys, tailConnection, control, settings);
         hub.tailer(tailer);
         tailer.start();
-        this.watchdog = Thread.ofVirtual().name("alimi-relay-watchdog").start(this::watch);
+        this.watchdog = Thread.ofVirtual().name("alimi-relay-ticker").start(this::watch);
     }
 
     /**
@@ -169,14 +171,23 @@ public final class Relay implements AutoCloseable {
         return new Check("relay", tail.up(), sessions.size() + " live connections; tailer " + tail.detail());
     }
 
-    /** Once a second: cut off sessions told to end whose writer is stuck on a client that stopped reading. */
+    /**
+     * Every tick: wakes writers whose wait ran out (their parks have no timeout, see {@link Mailbox#await}). Every
+     * second: cuts off sessions told to end whose writer is stuck on a client that stopped reading.
+     */
     private void watch() {
+        long lastStuckCheck = System.nanoTime();
         while (!closed) {
-            LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(1));
+            LockSupport.parkNanos(TICK.toNanos());
             long now = System.nanoTime();
+            boolean stuckCheck = now - lastStuckCheck >= TimeUnit.SECONDS.toNanos(1);
+            if (stuckCheck) {
+                lastStuckCheck = now;
+            }
             for (Session session : sessions) {
+                session.tick(now);
                 long since = session.signalledAtNanos();
-                if (since != 0 && now - since > STUCK_WRITER.toNanos()) {
+                if (stuckCheck && since != 0 && now - since > STUCK_WRITER.toNanos()) {
                     session.interruptWriter();
                 }
             }

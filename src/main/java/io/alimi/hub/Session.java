@@ -59,20 +59,24 @@ public final class Session implements AutoCloseable {
     private static final int MAX_BATCH = 256;
 
     private final Relay relay;
-    private final List<Scope> scopes;
-    private final Map<Scope, Integer> index;
+    private final Scope[] scopes;
+    private final List<Scope> scopeList;
     private final long[] epochs;
     private final long[] millis;
     private final long[] sequences;
-    private final long[] pendingHashes = new long[Cursor.MAX_PENDING];
-    private final long[] pendingMasks = new long[Cursor.MAX_PENDING];
+    /** Allocated on first use: most sessions never see an event sent to two of their scopes. */
+    private long[] pendingHashes = NONE;
+    private long[] pendingMasks = NONE;
     private int pendingCount;
+    private static final long[] NONE = new long[0];
     private final Cursor.Encoder encoder;
     private final Mailbox mailbox;
     private final long endsAtNanos;
     private final End endOfLife;
     private volatile End signal;
     private volatile long signalledAtNanos;
+    /** When a writer waiting in {@link #next} wants to be woken at the latest (0: not waiting). */
+    private volatile long wakeAtNanos;
     private volatile Thread writer;
     private volatile boolean closed;
     private boolean subscribed;
@@ -81,22 +85,29 @@ public final class Session implements AutoCloseable {
         this.relay = relay;
         List<Scope> sorted = new ArrayList<>(scopes);
         Collections.sort(sorted);
-        this.scopes = List.copyOf(sorted);
-        this.index = new HashMap<>();
-        for (int i = 0; i < this.scopes.size(); i++) {
-            index.put(this.scopes.get(i), i);
-        }
-        this.epochs = new long[this.scopes.size()];
-        this.millis = new long[this.scopes.size()];
-        this.sequences = new long[this.scopes.size()];
-        this.encoder = new Cursor.Encoder(this.scopes);
+        this.scopeList = List.copyOf(sorted);
+        this.scopes = scopeList.toArray(Scope[]::new);
+        this.epochs = new long[this.scopes.length];
+        this.millis = new long[this.scopes.length];
+        this.sequences = new long[this.scopes.length];
+        this.encoder = new Cursor.Encoder(scopeList);
         this.mailbox = new Mailbox(relay.settings().queueCapacity());
         this.endsAtNanos = endsAtNanos;
         this.endOfLife = endOfLife;
     }
 
     public List<Scope> scopes() {
-        return scopes;
+        return scopeList;
+    }
+
+    /** The index of {@code scope} among this session's scopes, or -1; a scan: sessions follow a handful. */
+    private int index(Scope scope) {
+        for (int i = 0; i < scopes.length; i++) {
+            if (scopes[i].equals(scope)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /**
@@ -105,15 +116,15 @@ public final class Session implements AutoCloseable {
      */
     public List<Item> join(Optional<Cursor> resume) {
         writer = Thread.currentThread();
-        List<CompletableFuture<StreamBounds>> reads = new ArrayList<>(scopes.size());
+        List<CompletableFuture<StreamBounds>> reads = new ArrayList<>(scopes.length);
         for (Scope scope : scopes) {
             reads.add(relay.timeline().bounds(scope));
         }
         List<Item> items = new ArrayList<>();
         List<Item.Gap> gaps = new ArrayList<>();
         Map<Scope, StreamId> tailFrom = new HashMap<>();
-        for (int i = 0; i < scopes.size(); i++) {
-            Scope scope = scopes.get(i);
+        for (int i = 0; i < scopes.length; i++) {
+            Scope scope = scopes[i];
             StreamBounds bounds = reads.get(i).join();
             tailFrom.put(scope, bounds.end());
             start(i, bounds, resume.flatMap(c -> c.position(scope)), gaps);
@@ -121,7 +132,7 @@ public final class Session implements AutoCloseable {
         resume.ifPresent(this::adoptPending);
         relay.hub().subscribe(this, tailFrom);
         subscribed = true;
-        items.add(new Item.Ready(scopes, resume.isPresent(), cursor()));
+        items.add(new Item.Ready(scopeList, resume.isPresent(), cursor()));
         for (Item.Gap gap : gaps) {
             items.add(new Item.Gap(gap.scope(), gap.reason(), gap.after(), gap.through(), cursor()));
         }
@@ -132,7 +143,7 @@ public final class Session implements AutoCloseable {
 
     /** Where scope {@code i} starts, from its stream's state and the client's position in it, if any. */
     private void start(int i, StreamBounds bounds, Optional<Cursor.Position> position, List<Item.Gap> gaps) {
-        Scope scope = scopes.get(i);
+        Scope scope = scopes[i];
         long epochNow = bounds.epoch().map(Long::parseLong).orElse(0L);
         epochs[i] = epochNow;
         if (position.isEmpty()) {
@@ -159,8 +170,8 @@ public final class Session implements AutoCloseable {
         for (Cursor.Pending p : cursor.pending()) {
             long mask = 0;
             for (Scope scope : p.scopes()) {
-                Integer i = index.get(scope);
-                if (i != null) {
+                int i = index(scope);
+                if (i >= 0) {
                     mask |= 1L << i;
                 }
             }
@@ -173,14 +184,14 @@ public final class Session implements AutoCloseable {
     /** Reads every scope after its position (bounded per scope) and hands the entries out in id order. */
     private List<Item> catchUp() {
         int limit = relay.settings().maxCatchUp();
-        List<CompletableFuture<List<Entry>>> reads = new ArrayList<>(scopes.size());
-        for (int i = 0; i < scopes.size(); i++) {
-            reads.add(relay.timeline().readAfter(scopes.get(i), position(i), limit + 1));
+        List<CompletableFuture<List<Entry>>> reads = new ArrayList<>(scopes.length);
+        for (int i = 0; i < scopes.length; i++) {
+            reads.add(relay.timeline().readAfter(scopes[i], position(i), limit + 1));
         }
         List<Item> items = new ArrayList<>();
         List<LiveEvent> all = new ArrayList<>();
-        for (int i = 0; i < scopes.size(); i++) {
-            Scope scope = scopes.get(i);
+        for (int i = 0; i < scopes.length; i++) {
+            Scope scope = scopes[i];
             List<Entry> entries = reads.get(i).join();
             if (entries.size() > limit) {
                 entries = behind(i, items);
@@ -196,7 +207,7 @@ public final class Session implements AutoCloseable {
 
     /** Too far behind: reports the oldest entries as a gap and replays only the newest {@code maxCatchUp}. */
     private List<Entry> behind(int i, List<Item> items) {
-        Scope scope = scopes.get(i);
+        Scope scope = scopes[i];
         int limit = relay.settings().maxCatchUp();
         List<Entry> newest = new ArrayList<>(relay.timeline().readBefore(scope, null, limit).join());
         Collections.reverse(newest);
@@ -220,7 +231,13 @@ public final class Session implements AutoCloseable {
             if (signal != null || maxWaitNanos <= 0) {
                 return List.of();
             }
-            mailbox.await(maxWaitNanos, () -> signal != null);
+            long wakeAt = System.nanoTime() + maxWaitNanos;
+            wakeAtNanos = wakeAt == 0 ? 1 : wakeAt;
+            try {
+                mailbox.await(() -> signal != null || System.nanoTime() - wakeAt >= 0);
+            } finally {
+                wakeAtNanos = 0;
+            }
             mailbox.drainTo(batch, MAX_BATCH);
         }
         List<Item> items = new ArrayList<>(batch.size());
@@ -232,8 +249,8 @@ public final class Session implements AutoCloseable {
         boolean advanced = false;
         int delivered = 0;
         for (LiveEvent event : events) {
-            Integer i = index.get(event.scope());
-            if (i == null) {
+            int i = index(event.scope());
+            if (i < 0) {
                 continue;
             }
             if (event.epoch() != epochs[i] && event.epoch() != 0) {
@@ -264,8 +281,8 @@ public final class Session implements AutoCloseable {
             }
             long others = 0;
             for (Scope target : event.targets()) {
-                Integer j = index.get(target);
-                if (j != null && j.intValue() != i) {
+                int j = index(target);
+                if (j >= 0 && j != i) {
                     others |= 1L << j;
                 }
             }
@@ -314,6 +331,11 @@ public final class Session implements AutoCloseable {
         if (pendingCount == Cursor.MAX_PENDING) {
             // The oldest copy never came (trimmed, or its scope reset): forget it rather than grow.
             removePending(0);
+        }
+        if (pendingHashes.length == pendingCount) {
+            int length = Math.min(Cursor.MAX_PENDING, Math.max(4, pendingCount * 2));
+            pendingHashes = java.util.Arrays.copyOf(pendingHashes, length);
+            pendingMasks = java.util.Arrays.copyOf(pendingMasks, length);
         }
         pendingHashes[pendingCount] = hash;
         pendingMasks[pendingCount] = mask;
@@ -367,6 +389,14 @@ public final class Session implements AutoCloseable {
         mailbox.wake();
     }
 
+    /** Called by the relay's ticker: wakes a writer whose wait has run out. */
+    void tick(long now) {
+        long wakeAt = wakeAtNanos;
+        if (wakeAt != 0 && now - wakeAt >= 0) {
+            mailbox.wake();
+        }
+    }
+
     /** Since when the session has been told to end, or 0. */
     long signalledAtNanos() {
         return signal == null ? 0 : signalledAtNanos;
@@ -404,6 +434,6 @@ public final class Session implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "session" + Arrays.toString(scopes.toArray());
+        return "session" + Arrays.toString(scopes);
     }
 }

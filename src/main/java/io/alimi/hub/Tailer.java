@@ -47,6 +47,8 @@ final class Tailer implements Runnable {
     private final RedisAsyncCommands<String, byte[]> control;
     private final RelaySettings settings;
     private final Map<Scope, StreamId> positions = new ConcurrentHashMap<>();
+    /** Stream key of each followed scope, built once. */
+    private final Map<Scope, String> streamKeys = new ConcurrentHashMap<>();
     private final AtomicLong version = new AtomicLong();
     private final AtomicLong unblocked = new AtomicLong(-1);
     private final AtomicLong reads = new AtomicLong();
@@ -91,6 +93,7 @@ final class Tailer implements Runnable {
 
     /** Starts reading {@code scope} after {@code from}, or earlier if it is already read from an earlier point. */
     void follow(Scope scope, StreamId from) {
+        streamKeys.computeIfAbsent(scope, keys::stream);
         positions.merge(scope, from, (current, proposed) -> current.compareTo(proposed) <= 0 ? current : proposed);
         version.incrementAndGet();
         rearm();
@@ -99,6 +102,7 @@ final class Tailer implements Runnable {
     /** Stops reading {@code scope} (from the next XREAD on). */
     void unfollow(Scope scope) {
         positions.remove(scope);
+        streamKeys.remove(scope);
         version.incrementAndGet();
     }
 
@@ -165,7 +169,7 @@ final class Tailer implements Runnable {
         Map<String, Scope> byKey = new HashMap<>();
         List<XReadArgs.StreamOffset<String>> offsets = new ArrayList<>(positions.size());
         for (Map.Entry<Scope, StreamId> position : positions.entrySet()) {
-            String key = keys.stream(position.getKey());
+            String key = streamKeys.computeIfAbsent(position.getKey(), keys::stream);
             byKey.put(key, position.getKey());
             offsets.add(XReadArgs.StreamOffset.from(key, position.getValue().toString()));
         }

@@ -1,0 +1,441 @@
+package io.alimi.bench;
+
+import io.alimi.support.Ports;
+import io.alimi.support.RedisProcess;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code scripts/bench-fanout}: live delivery from one Alimi node to many SSE connections, on one machine.
+ *
+ * <p>redis-server (production redis.conf) and Alimi (its own process, the production jar, relay role) are started
+ * here; this process is the load client ({@link SseLoad}: one thread, NIO, several loopback source addresses) and
+ * the publisher (HTTP, at a fixed rate, to scope {@code all}, each event carrying its send time). Latency is from
+ * just before the publish request to the moment the client has parsed the event. Every connection must receive
+ * every event: anything less is reported as lost.
+ */
+public final class FanoutBench {
+
+    private static final String API_KEY = "bench-publisher-key-0001";
+    private static final int ADMINS = 1_000;
+    private static final int MALLS = 100;
+    private static final int WARM_SECONDS = 5;
+
+    private final Map<String, String> options;
+    private final String javaHome = System.getProperty("java.home");
+    private final String[] sources;
+    private RedisProcess redis;
+    private Process node;
+    private int port;
+
+    private FanoutBench(Map<String, String> options) {
+        this.options = options;
+        int count = Integer.parseInt(options.getOrDefault("--sources", "4"));
+        sources = new String[count];
+        for (int i = 0; i < count; i++) {
+            sources[i] = "127.0.0." + (2 + i);
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> options = new HashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            options.put(args[i], args[i + 1]);
+        }
+        if (Arrays.asList(args).contains("--help")) {
+            System.out.println("""
+                    Usage: scripts/bench-fanout [--only idle|latency|throughput|redis] [--idle 15000] [--latency 2000]
+                                                [--throughput 10000] [--rate 50] [--seconds 10] [--sources 4]
+                                                [--node-heap 1g] [--node-jvm-opts "..."]""");
+            return;
+        }
+        new FanoutBench(options).run();
+    }
+
+    private void run() throws Exception {
+        Path work = Files.createTempDirectory("alimi-fanout-");
+        Path tokens = work.resolve("tokens.json");
+        writeTokens(tokens);
+        redis = RedisProcess.start(work.resolve("redis"), Ports.free(),
+                List.of(Path.of("redis/redis.conf").toAbsolutePath().toString(), "--save", ""));
+        port = Ports.free();
+        node = startNode(tokens, work.resolve("node.log"));
+        try {
+            System.out.printf(Locale.ROOT, "# Alimi fan-out benchmark, %s, %d cores, Java %s; node: %s%n", LocalDate.now(),
+                    Runtime.getRuntime().availableProcessors(), Runtime.version(), String.join(" ", nodeJvmOptions()));
+            String only = options.getOrDefault("--only", "all");
+            warmUp();
+            if (only.equals("all") || only.equals("idle")) {
+                idle(Integer.parseInt(options.getOrDefault("--idle", "15000")));
+            }
+            int rate = Integer.parseInt(options.getOrDefault("--rate", "50"));
+            int seconds = Integer.parseInt(options.getOrDefault("--seconds", "10"));
+            if (only.equals("all") || only.equals("latency")) {
+                broadcast("latency", Integer.parseInt(options.getOrDefault("--latency", "2000")), rate, seconds);
+            }
+            if (only.equals("all") || only.equals("throughput")) {
+                broadcast("throughput", Integer.parseInt(options.getOrDefault("--throughput", "10000")), rate, seconds);
+            }
+            if (only.equals("all") || only.equals("redis")) {
+                broadcast("redis-1000", 1_000, rate, seconds);
+                broadcast("redis-10000", 10_000, rate, seconds);
+            }
+        } finally {
+            node.destroy();
+            node.waitFor(30, TimeUnit.SECONDS);
+            redis.stop();
+        }
+    }
+
+    private List<String> nodeJvmOptions() {
+        List<String> jvm = new ArrayList<>();
+        jvm.add("-Xmx" + options.getOrDefault("--node-heap", "1g"));
+        for (String option : options.getOrDefault("--node-jvm-opts", "").split(" ")) {
+            if (!option.isBlank()) {
+                jvm.add(option);
+            }
+        }
+        return jvm;
+    }
+
+    private Process startNode(Path tokens, Path log) throws Exception {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(javaHome, "bin", "java").toString());
+        command.addAll(nodeJvmOptions());
+        command.addAll(List.of("-jar", "target/alimi.jar"));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        builder.environment().putAll(Map.of(
+                "ALIMI_ROLES", "relay",
+                "ALIMI_HTTP_HOST", "127.0.0.1",
+                "ALIMI_HTTP_PORT", Integer.toString(port),
+                "ALIMI_REDIS_URL", redis.url(),
+                "ALIMI_PUBLISH_API_KEYS", "bench=" + API_KEY,
+                "ALIMI_AUTH_DEV_TOKENS_FILE", tokens.toString()));
+        Process process = builder.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            try (Socket socket = new Socket("127.0.0.1", port)) {
+                return process;
+            } catch (IOException notYet) {
+                Thread.sleep(50);
+            }
+        }
+        throw new IllegalStateException("the node did not start; see " + log);
+    }
+
+    private static void writeTokens(Path file) throws IOException {
+        StringBuilder json = new StringBuilder("{");
+        for (int i = 0; i < ADMINS; i++) {
+            json.append(i == 0 ? "" : ",").append("\"").append(token(i)).append("\":{\"adminNo\":\"").append(i)
+                    .append("\",\"malls\":[\"").append(i % MALLS).append("\"]}");
+        }
+        Files.writeString(file, json.append("}").toString());
+    }
+
+    private static String token(int i) {
+        return "bench-admin-" + i + "-token";
+    }
+
+    /** Connection {@code i}: admin {@code i % 1000} (so 1,000 admin and 100 mall streams are followed, plus all). */
+    private static byte[] request(int i) {
+        return ("GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token(i % ADMINS) + "\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private void warmUp() throws Exception {
+        try (SseLoad load = new SseLoad()) {
+            open(load, 500);
+            publish(100, 4);
+            awaitEvents(load, 500L * 400, Duration.ofSeconds(30));
+        }
+        awaitSessions(0);
+    }
+
+    private double open(SseLoad load, int count) throws Exception {
+        long start = System.nanoTime();
+        load.open(port, count, sources, FanoutBench::request);
+        long deadline = start + TimeUnit.SECONDS.toNanos(120);
+        while (load.ready() < count) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("only " + load.ready() + " of " + count + " connections got ready; closed " + load.closed());
+            }
+            Thread.sleep(5);
+        }
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    private void idle(int count) throws Exception {
+        Heap before = heap();
+        long rssBefore = rss();
+        long cpuBefore = IngestBench.cpuMillis(node.pid());
+        try (SseLoad load = new SseLoad()) {
+            double seconds = open(load, count);
+            long connectCpu = IngestBench.cpuMillis(node.pid()) - cpuBefore;
+            Heap after = heap();
+            long rssAfter = rss();
+            System.out.println();
+            System.out.printf(Locale.ROOT, "## idle: %,d SSE connections%n", count);
+            System.out.printf(Locale.ROOT, "connect: all %,d ready in %.2f s (%,.0f connections/s), node CPU %.2f s%n",
+                    count, seconds, count / seconds, connectCpu / 1000.0);
+            System.out.printf(Locale.ROOT, "node RSS: %,d KiB -> %,d KiB: %.1f KiB per connection%n",
+                    rssBefore / 1024, rssAfter / 1024, (rssAfter - rssBefore) / 1024.0 / count);
+            System.out.printf(Locale.ROOT, "node live heap after full GC: %,d KiB -> %,d KiB: %.1f KiB per connection%n",
+                    before.total / 1024, after.total / 1024, (after.total - before.total) / 1024.0 / count);
+            if (options.containsKey("--thread-dump")) {
+                new ProcessBuilder(Path.of(javaHome, "bin", "jcmd").toString(), Long.toString(node.pid()),
+                        "Thread.dump_to_file", "-overwrite", options.get("--thread-dump")).start().waitFor();
+            }
+            System.out.println("heap per connection by class (top 15):");
+            after.perClassDelta(before, count).entrySet().stream().limit(15).forEach(e ->
+                    System.out.printf(Locale.ROOT, "  %8.0f B  %s%n", e.getValue(), e.getKey()));
+        }
+        awaitSessions(0);
+    }
+
+    private void broadcast(String name, int count, int rate, int seconds) throws Exception {
+        try (SseLoad load = new SseLoad()) {
+            double connectSeconds = open(load, count);
+            // Warm the node at this scale first: the JIT recompiles as the fan-out grows.
+            long warmTarget = load.events() + (long) publish(rate, WARM_SECONDS) * count;
+            awaitEvents(load, warmTarget, Duration.ofSeconds(60));
+            Map<String, Long> redisBefore = redisCalls();
+            long nodeCpu = IngestBench.cpuMillis(node.pid());
+            long selfCpu = IngestBench.cpuMillis(ProcessHandle.current().pid());
+            long redisCpu = IngestBench.cpuMillis(redisPid());
+            load.record(true);
+            long eventsBefore = load.events();
+            long start = System.nanoTime();
+            Process perf = null;
+            if (options.containsKey("--perf")) {
+                perf = new ProcessBuilder("perf", "record", "-o", options.get("--perf"), "-F", "999", "-g", "-p",
+                        Long.toString(node.pid()), "--", "sleep", Integer.toString(Math.max(1, seconds - 2)))
+                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            }
+            int published = publish(rate, seconds);
+            if (perf != null) {
+                perf.waitFor();
+            }
+            long expected = (long) published * count;
+            long last = awaitEvents(load, eventsBefore + expected, Duration.ofSeconds(60));
+            double window = (last - start) / 1e9;
+            long received = load.events() - eventsBefore;
+            Map<String, Long> redisAfter = redisCalls();
+            Histogram latency = load.latency();
+            System.out.println();
+            System.out.printf(Locale.ROOT, "## %s: %,d SSE connections, %d events/s to scope all for %d s%n", name, count, rate, seconds);
+            System.out.printf(Locale.ROOT, "connect: %,d in %.2f s%n", count, connectSeconds);
+            System.out.printf(Locale.ROOT, "deliveries: %,d of %,d (lost %,d) in %.2f s: %,.0f deliveries/s; slow-consumer cut-offs %d%n",
+                    received, expected, expected - received, window, received / window, load.reconnectNotices());
+            System.out.printf(Locale.ROOT, "publish->receive latency: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms%n",
+                    latency.percentileMillis(0.5), latency.percentileMillis(0.99), latency.percentileMillis(0.999), latency.maxMillis());
+            System.out.printf(Locale.ROOT, "CPU: node %.2f s, load client + publisher %.2f s, redis %.2f s over %.2f s%n",
+                    (IngestBench.cpuMillis(node.pid()) - nodeCpu) / 1000.0,
+                    (IngestBench.cpuMillis(ProcessHandle.current().pid()) - selfCpu) / 1000.0,
+                    (IngestBench.cpuMillis(redisPid()) - redisCpu) / 1000.0, window);
+            double live = delta(redisAfter, redisBefore, "xread") + delta(redisAfter, redisBefore, "client|id")
+                    + delta(redisAfter, redisBefore, "client|unblock") + delta(redisAfter, redisBefore, "client");
+            System.out.printf(Locale.ROOT, "redis live-path commands: %.0f/s (XREAD %.0f/s); all commands %.0f/s%n",
+                    live / window, delta(redisAfter, redisBefore, "xread") / window, delta(redisAfter, redisBefore, "*") / window);
+        }
+        awaitSessions(0);
+    }
+
+    private static double delta(Map<String, Long> after, Map<String, Long> before, String command) {
+        return after.getOrDefault(command, 0L) - before.getOrDefault(command, 0L);
+    }
+
+    /** Publishes {@code rate × seconds} events to scope all at a steady rate; returns how many. */
+    private int publish(int rate, int seconds) throws Exception {
+        int total = rate * seconds;
+        long start = System.nanoTime();
+        long interval = TimeUnit.SECONDS.toNanos(1) / rate;
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", port));
+            socket.setTcpNoDelay(true);
+            OutputStream out = socket.getOutputStream();
+            InputStream in = new java.io.BufferedInputStream(socket.getInputStream());
+            for (int i = 0; i < total; i++) {
+                long due = start + i * interval;
+                long wait = due - System.nanoTime();
+                if (wait > 0) {
+                    TimeUnit.NANOSECONDS.sleep(wait);
+                }
+                String body = "{\"specversion\":\"1.0\",\"id\":\"f-" + System.nanoTime() + "-" + i + "\",\"source\":\"/bench\","
+                        + "\"type\":\"bench.tick\",\"targets\":\"all\",\"data\":{\"t\":" + System.nanoTime() + "}}";
+                out.write(HttpLoad.post("/v1/events", "application/cloudevents+json", API_KEY, body));
+                out.flush();
+                readStatus(in);
+            }
+        }
+        return total;
+    }
+
+    private static void readStatus(InputStream in) throws IOException {
+        StringBuilder line = new StringBuilder();
+        int length = 0;
+        boolean first = true;
+        while (true) {
+            int c = in.read();
+            if (c < 0) {
+                throw new IOException("publish connection closed");
+            }
+            if (c == '\n') {
+                String text = line.toString().strip();
+                if (first) {
+                    if (!text.startsWith("HTTP/1.1 202")) {
+                        throw new IOException("publish refused: " + text);
+                    }
+                    first = false;
+                } else if (text.isEmpty()) {
+                    in.skipNBytes(length);
+                    return;
+                } else if (text.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
+                    length = Integer.parseInt(text.substring(15).strip());
+                }
+                line.setLength(0);
+            } else {
+                line.append((char) c);
+            }
+        }
+    }
+
+    /** Waits until {@code target} events were received (or the timeout); returns when the last one came. */
+    private static long awaitEvents(SseLoad load, long target, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long seen = load.events();
+        long lastChange = System.nanoTime();
+        while (load.events() < target && System.nanoTime() < deadline) {
+            Thread.sleep(2);
+            long now = load.events();
+            if (now != seen) {
+                seen = now;
+                lastChange = System.nanoTime();
+            } else if (System.nanoTime() - lastChange > TimeUnit.SECONDS.toNanos(10)) {
+                break;
+            }
+        }
+        return load.events() >= target ? System.nanoTime() : lastChange;
+    }
+
+    private void awaitSessions(int count) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            try {
+                String health = new String(java.net.http.HttpClient.newHttpClient().send(
+                        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/health/ready")).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofByteArray()).body(), StandardCharsets.UTF_8);
+                if (health.contains("\"" + count + " live connections")) {
+                    return;
+                }
+            } catch (IOException ignored) {
+                // retry
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    private long rss() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(node.pid()), "status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        throw new IllegalStateException("no VmRSS");
+    }
+
+    private long redisPid() {
+        return Long.parseLong(redisInfo("server", "process_id"));
+    }
+
+    private String redisInfo(String section, String field) {
+        for (String line : bulk("INFO", section).split("\r\n")) {
+            if (line.startsWith(field + ":")) {
+                return line.substring(field.length() + 1).strip();
+            }
+        }
+        throw new IllegalStateException("no " + field);
+    }
+
+    /** Calls per command from INFO commandstats, plus "*" for all. */
+    private Map<String, Long> redisCalls() {
+        Map<String, Long> calls = new HashMap<>();
+        long total = 0;
+        for (String line : bulk("INFO", "commandstats").split("\r\n")) {
+            if (line.startsWith("cmdstat_")) {
+                String name = line.substring(8, line.indexOf(':'));
+                long n = Long.parseLong(line.replaceAll("^[^:]*:calls=(\\d+),.*", "$1"));
+                calls.put(name, n);
+                total += n;
+            }
+        }
+        calls.put("*", total);
+        return calls;
+    }
+
+    /** A bulk-string reply of a Redis command, read over a plain socket. */
+    private String bulk(String... words) {
+        try (Socket socket = new Socket("127.0.0.1", redis.port())) {
+            StringBuilder request = new StringBuilder("*" + words.length + "\r\n");
+            for (String word : words) {
+                request.append('$').append(word.length()).append("\r\n").append(word).append("\r\n");
+            }
+            socket.getOutputStream().write(request.toString().getBytes(StandardCharsets.US_ASCII));
+            InputStream in = socket.getInputStream();
+            StringBuilder header = new StringBuilder();
+            for (int c; (c = in.read()) != '\n'; ) {
+                header.append((char) c);
+            }
+            int length = Integer.parseInt(header.toString().strip().substring(1));
+            return new String(in.readNBytes(length), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The node's live heap by class, from {@code jcmd GC.class_histogram} (which runs a full GC first). */
+    private record Heap(long total, Map<String, Long> byClass) {
+        Map<String, Double> perClassDelta(Heap before, int count) {
+            Map<String, Double> delta = new LinkedHashMap<>();
+            byClass.entrySet().stream()
+                    .map(e -> Map.entry(e.getKey(), (e.getValue() - before.byClass.getOrDefault(e.getKey(), 0L)) / (double) count))
+                    .sorted((a, b) -> Double.compare(b.getValue(), a.getValue()))
+                    .forEach(e -> delta.put(e.getKey(), e.getValue()));
+            return delta;
+        }
+    }
+
+    private Heap heap() throws Exception {
+        Process jcmd = new ProcessBuilder(Path.of(javaHome, "bin", "jcmd").toString(), Long.toString(node.pid()),
+                "GC.class_histogram").redirectErrorStream(true).start();
+        String output = new String(jcmd.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        jcmd.waitFor();
+        Map<String, Long> byClass = new HashMap<>();
+        long total = 0;
+        for (String line : output.split("\n")) {
+            String[] parts = line.trim().split("\\s+");
+            if (parts.length >= 4 && parts[0].endsWith(":")) {
+                byClass.merge(parts[3], Long.parseLong(parts[2]), Long::sum);
+            } else if (parts.length >= 3 && parts[0].equals("Total")) {
+                total = Long.parseLong(parts[2]);
+            }
+        }
+        return new Heap(total, byClass);
+    }
+}
