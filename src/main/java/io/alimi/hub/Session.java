@@ -125,7 +125,7 @@ public final class Session implements AutoCloseable {
         Map<Scope, StreamId> tailFrom = new HashMap<>();
         for (int i = 0; i < scopes.length; i++) {
             Scope scope = scopes[i];
-            StreamBounds bounds = reads.get(i).join();
+            StreamBounds bounds = await(reads.get(i));
             tailFrom.put(scope, bounds.end());
             start(i, bounds, resume.flatMap(c -> c.position(scope)), gaps);
         }
@@ -192,7 +192,7 @@ public final class Session implements AutoCloseable {
         List<LiveEvent> all = new ArrayList<>();
         for (int i = 0; i < scopes.length; i++) {
             Scope scope = scopes[i];
-            List<Entry> entries = reads.get(i).join();
+            List<Entry> entries = await(reads.get(i));
             if (entries.size() > limit) {
                 entries = behind(i, items);
             }
@@ -205,14 +205,34 @@ public final class Session implements AutoCloseable {
         return items;
     }
 
+    /**
+     * Waits for a Redis reply parked right here rather than deep inside {@link CompletableFuture#join()}: a
+     * virtual thread's saved stack never shrinks, so the deepest park of a connection's life sets what its idle
+     * stack costs for the next half hour.
+     */
+    private static <T> T await(CompletableFuture<T> future) {
+        if (!future.isDone()) {
+            Thread waiter = Thread.currentThread();
+            future.whenComplete((result, failure) -> java.util.concurrent.locks.LockSupport.unpark(waiter));
+            while (!future.isDone()) {
+                java.util.concurrent.locks.LockSupport.park(future);
+                if (Thread.currentThread().isInterrupted()) {
+                    // Cut off (its socket is closed): stop waiting.
+                    throw new java.io.UncheckedIOException(new java.io.InterruptedIOException("interrupted while joining"));
+                }
+            }
+        }
+        return future.join();
+    }
+
     /** Too far behind: reports the oldest entries as a gap and replays only the newest {@code maxCatchUp}. */
     private List<Entry> behind(int i, List<Item> items) {
         Scope scope = scopes[i];
         int limit = relay.settings().maxCatchUp();
-        List<Entry> newest = new ArrayList<>(relay.timeline().readBefore(scope, null, limit).join());
+        List<Entry> newest = new ArrayList<>(await(relay.timeline().readBefore(scope, null, limit)));
         Collections.reverse(newest);
         StreamId firstKept = newest.get(0).id();
-        List<Entry> previous = relay.timeline().readBefore(scope, firstKept, 1).join();
+        List<Entry> previous = await(relay.timeline().readBefore(scope, firstKept, 1));
         StreamId through = previous.isEmpty() ? firstKept.previous() : previous.get(0).id();
         StreamId after = position(i);
         set(i, through);
