@@ -18,6 +18,7 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -71,7 +72,14 @@ public final class PollService implements HttpService {
             return;
         }
         try {
-            List<Item> items = new ArrayList<>(session.join(grant.cursor()));
+            List<Item> items;
+            try {
+                items = new ArrayList<>(session.join(grant.cursor()));
+            } catch (CompletionException e) {
+                res.header(HeaderNames.RETRY_AFTER, "1");
+                Problem.unavailable("the timeline store cannot be reached; poll again").send(res);
+                return;
+            }
             items.removeIf(item -> item instanceof Item.Ready);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(waitSeconds);
             while (!hasNews(items) && session.ending().isEmpty() && deadline - System.nanoTime() > 0) {

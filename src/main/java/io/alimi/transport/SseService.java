@@ -18,6 +18,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletionException;
 
 /**
  * {@code GET /v1/stream}: Server-Sent Events.
@@ -70,6 +71,14 @@ public final class SseService implements HttpService {
             return;
         }
         try {
+            List<Item> first;
+            try {
+                first = session.join(grant.cursor());
+            } catch (CompletionException e) {
+                res.header(HeaderNames.RETRY_AFTER, "1");
+                Problem.unavailable("the timeline store cannot be reached; connect again").send(res);
+                return;
+            }
             res.status(Status.OK_200);
             res.header(HeaderNames.CONTENT_TYPE, "text/event-stream");
             res.header(HeaderNames.CACHE_CONTROL, "no-store");
@@ -77,7 +86,7 @@ public final class SseService implements HttpService {
             OutputStream out = res.outputStream();
             SseWriter sse = new SseWriter(out);
             sse.retry(relay.retryMillis());
-            sse.items(session.join(grant.cursor()));
+            sse.items(first);
             sse.flush();
             pump(session, sse);
             out.close();

@@ -41,7 +41,8 @@ import java.util.logging.Logger;
  * {@code {"op":"ping"}} is answered {@code {"op":"pong"}}.
  *
  * <p>Close codes: 1000 stream lifetime reached (reconnect now), 1012 node draining (reconnect, to another node),
- * 1013 too slow to keep up (reconnect after a delay), 4400 bad request (the reason says what), 4401 missing,
+ * 1013 too slow to keep up (reconnect after a delay), 1011 the timeline store is unreachable (reconnect after a
+ * delay), 4400 bad request (the reason says what), 4401 missing,
  * invalid or expired token, 4403 scope not allowed.
  */
 public final class WsEndpoint {
@@ -49,6 +50,8 @@ public final class WsEndpoint {
     public static final int LIFETIME = 1000;
     public static final int DRAINING = 1012;
     public static final int SLOW_CONSUMER = 1013;
+    /** Redis could not be reached when the stream opened: reconnect after a delay. */
+    public static final int UNAVAILABLE = 1011;
     public static final int BAD_REQUEST = 4400;
     public static final int UNAUTHORIZED = 4401;
     public static final int FORBIDDEN = 4403;
@@ -196,7 +199,14 @@ public final class WsEndpoint {
                         return;
                     }
                     try {
-                        if (!send(ws, session.join(cursor)) || !pump(ws, session)) {
+                        List<Item> first;
+                        try {
+                            first = session.join(cursor);
+                        } catch (java.util.concurrent.CompletionException e) {
+                            close(ws, UNAVAILABLE, "the timeline store cannot be reached; reconnect");
+                            return;
+                        }
+                        if (!send(ws, first) || !pump(ws, session)) {
                             return;
                         }
                     } finally {

@@ -128,6 +128,25 @@ class WebSocketAndPollIT {
         Await.until(WAIT, "the node is closed", () -> !closing.isAlive());
     }
 
+    @Test
+    void whenRedisIsGoneNewStreamsAreRefusedAsUnavailableAndTheNodeIsNotReady() throws Exception {
+        try (io.alimi.support.RedisProcess own = io.alimi.support.RedisProcess.startEphemeral()) {
+            Main.Running node = node(Map.of("alimi.redis.url", own.url(), "alimi.redis.command-timeout", "1s"));
+            Http http = new Http(node.port());
+            own.stop();
+            Http.Reply poll = http.get("/v1/poll?wait=0", "Authorization", "Bearer " + TestNode.ADMIN_42);
+            assertEquals(503, poll.status(), poll.body());
+            assertEquals("1", poll.header("retry-after"));
+            Http.Reply stream = http.get("/v1/stream", "Authorization", "Bearer " + TestNode.ADMIN_42);
+            assertEquals(503, stream.status(), stream.body());
+            WsClient ws = ws(node, "access_token=" + TestNode.ADMIN_42);
+            assertEquals(WsEndpoint.UNAVAILABLE, ws.closeCode(WAIT));
+            Http.Reply ready = http.get("/health/ready");
+            assertEquals(503, ready.status(), ready.body());
+            assertEquals("DOWN", ready.json().get("checks").get("redis").get("status").asText());
+        }
+    }
+
     // Long-poll
 
     private static JsonNode poll(Main.Running node, String query) {
