@@ -16,7 +16,8 @@
 -- event was already in this stream (its original entry id is returned) and 0 when it was added now.
 --
 -- Retention is exact, applied in small batches: once the stream holds max length plus 1 % (at least 1, at most
--- 100) entries, the oldest are removed down to max length; entries older than the age bound are removed too.
+-- 100) entries, the oldest are removed down to max length; entries older than the age bound are removed too,
+-- checked at most once per 1 % of the age bound (the meta hash's 'aged' holds when it was last checked).
 -- The newest removed id is kept in the meta hash as 'trimmed', so a reader can tell exactly whether a position
 -- has lost entries after it. All keys share the {scope} hash tag: one Redis Cluster slot per call. The first
 -- write is the XADD: if Redis refuses writes (OOM under noeviction) the call fails before changing anything.
@@ -42,8 +43,11 @@ end
 
 local fresh = redis.call('EXISTS', stream) == 0
 local epoch = false
+local aged = 0
 if not fresh then
-    epoch = redis.call('HGET', meta, 'epoch')
+    local fields = redis.call('HMGET', meta, 'epoch', 'aged')
+    epoch = fields[1]
+    aged = tonumber(fields[2]) or 0
 end
 -- A stream that did not exist (never did, or was lost) starts a new epoch: positions in the old one must not be
 -- taken for positions in this one. A stream whose meta was lost gets one too. Recorded after the first XADD.
@@ -87,14 +91,15 @@ if last_added then
         local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', math.min(length - max_len, max_trim_read))
         trimmed = oldest[#oldest][1]
     end
-    if max_age_ms > 0 then
-        local newest_ms = parse_id(last_added)
+    local newest_ms = parse_id(last_added)
+    if max_age_ms > 0 and newest_ms - aged >= math.floor(max_age_ms / 100) then
         -- %d: tostring() would print large numbers in exponent form.
         local cutoff = string.format('%d', newest_ms - max_age_ms)
         local expired = redis.call('XREVRANGE', stream, '(' .. cutoff .. '-0', '-', 'COUNT', 1)
         if #expired > 0 and (trimmed == nil or later(expired[1][1], trimmed)) then
             trimmed = expired[1][1]
         end
+        redis.call('HSET', meta, 'aged', string.format('%d', newest_ms))
     end
     if trimmed then
         local ms, seq = parse_id(trimmed)

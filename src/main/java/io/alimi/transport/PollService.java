@@ -18,7 +18,6 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -53,33 +52,20 @@ public final class PollService implements HttpService {
     }
 
     private void poll(ServerRequest req, ServerResponse res) {
-        StreamAccess.Grant grant;
         int waitSeconds;
         try {
             waitSeconds = waitSeconds(req.query().first("wait").asOptional());
-            grant = access.check(Tokens.from(req), req.query().first("scopes").asOptional(),
-                    req.query().first("cursor").asOptional());
         } catch (StreamAccess.Refused refused) {
-            Tokens.refuse(res, refused.problem());
+            HttpStreams.refuse(res, refused.problem());
             return;
         }
-        Session session;
-        try {
-            session = relay.open(grant.identity(), grant.scopes());
-        } catch (Relay.Draining draining) {
-            res.header(HeaderNames.RETRY_AFTER, "1");
-            Problem.unavailable("this node is shutting down; poll again").send(res);
+        Optional<HttpStreams.Opened> opened = HttpStreams.open(relay, access, req, res, req.query().first("cursor").asOptional());
+        if (opened.isEmpty()) {
             return;
         }
+        Session session = opened.get().session();
         try {
-            List<Item> items;
-            try {
-                items = new ArrayList<>(session.join(grant.cursor()));
-            } catch (CompletionException e) {
-                res.header(HeaderNames.RETRY_AFTER, "1");
-                Problem.unavailable("the timeline store cannot be reached; poll again").send(res);
-                return;
-            }
+            List<Item> items = new ArrayList<>(opened.get().first());
             items.removeIf(item -> item instanceof Item.Ready);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(waitSeconds);
             while (!hasNews(items) && session.ending().isEmpty() && deadline - System.nanoTime() > 0) {

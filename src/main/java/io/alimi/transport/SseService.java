@@ -1,6 +1,5 @@
 package io.alimi.transport;
 
-import io.alimi.api.Problem;
 import io.alimi.hub.Item;
 import io.alimi.hub.Relay;
 import io.alimi.hub.Session;
@@ -18,7 +17,6 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletionException;
 
 /**
  * {@code GET /v1/stream}: Server-Sent Events.
@@ -54,31 +52,13 @@ public final class SseService implements HttpService {
     }
 
     private void stream(ServerRequest req, ServerResponse res) {
-        StreamAccess.Grant grant;
-        try {
-            Optional<String> cursor = req.headers().first(LAST_EVENT_ID).or(() -> req.query().first("lastEventId").asOptional());
-            grant = access.check(Tokens.from(req), req.query().first("scopes").asOptional(), cursor);
-        } catch (StreamAccess.Refused refused) {
-            Tokens.refuse(res, refused.problem());
+        Optional<String> cursor = req.headers().first(LAST_EVENT_ID).or(() -> req.query().first("lastEventId").asOptional());
+        Optional<HttpStreams.Opened> opened = HttpStreams.open(relay, access, req, res, cursor);
+        if (opened.isEmpty()) {
             return;
         }
-        Session session;
+        Session session = opened.get().session();
         try {
-            session = relay.open(grant.identity(), grant.scopes());
-        } catch (Relay.Draining draining) {
-            res.header(HeaderNames.RETRY_AFTER, "1");
-            Problem.unavailable("this node is shutting down; connect again").send(res);
-            return;
-        }
-        try {
-            List<Item> first;
-            try {
-                first = session.join(grant.cursor());
-            } catch (CompletionException e) {
-                res.header(HeaderNames.RETRY_AFTER, "1");
-                Problem.unavailable("the timeline store cannot be reached; connect again").send(res);
-                return;
-            }
             res.status(Status.OK_200);
             res.header(HeaderNames.CONTENT_TYPE, "text/event-stream");
             res.header(HeaderNames.CACHE_CONTROL, "no-store");
@@ -86,7 +66,7 @@ public final class SseService implements HttpService {
             OutputStream out = res.outputStream();
             SseWriter sse = new SseWriter(out);
             sse.retry(relay.retryMillis());
-            sse.items(first);
+            sse.items(opened.get().first());
             sse.flush();
             pump(session, sse);
             out.close();
@@ -104,7 +84,7 @@ public final class SseService implements HttpService {
         while (true) {
             Optional<Session.End> end = session.ending();
             if (end.isPresent()) {
-                sse.reconnect(end.get().reason(), session.cursor(), Tokens.retryFor(relay, end.get()));
+                sse.reconnect(end.get().reason(), session.cursor(), HttpStreams.retryFor(relay, end.get()));
                 sse.flush();
                 return;
             }

@@ -95,7 +95,7 @@ public final class WsEndpoint {
             // WebSocket handshake, only a close code and reason.
             try {
                 Optional<String> token = BearerToken.from(headers.first(HeaderNames.AUTHORIZATION))
-                        .or(() -> prologue.query().first(Tokens.ACCESS_TOKEN).asOptional());
+                        .or(() -> prologue.query().first(HttpStreams.ACCESS_TOKEN).asOptional());
                 grant = access.check(token, prologue.query().first("scopes").asOptional(),
                         prologue.query().first("cursor").asOptional());
             } catch (StreamAccess.Refused e) {

@@ -71,6 +71,8 @@ public final class FanoutBench {
 
     private void run() throws Exception {
         Path work = Files.createTempDirectory("alimi-fanout-");
+        // Interrupted (Ctrl-C, kill): take the node and redis-server we started down with us.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> ProcessHandle.current().descendants().forEach(ProcessHandle::destroy)));
         Path tokens = work.resolve("tokens.json");
         writeTokens(tokens);
         redis = RedisProcess.start(work.resolve("redis"), Ports.free(),

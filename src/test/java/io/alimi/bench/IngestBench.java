@@ -99,6 +99,8 @@ public final class IngestBench {
 
     private void run() throws Exception {
         Path work = Files.createTempDirectory("alimi-bench-");
+        // Interrupted (Ctrl-C, kill): take the node and redis-server we started down with us.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> ProcessHandle.current().descendants().forEach(ProcessHandle::destroy)));
         Path jar = Path.of("target/alimi.jar");
         if (!Files.exists(jar)) {
             throw new IllegalStateException("target/alimi.jar is missing; scripts/bench-ingest builds it first");

@@ -397,6 +397,30 @@ class SseIT {
     }
 
     @Test
+    void liveClientsKeepReceivingAfterRedisRestartsAndTheRelayReportsTheOutage() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("alimi-redis-restart-");
+        try (io.alimi.support.RedisProcess own = io.alimi.support.RedisProcess.start(dir, io.alimi.support.Ports.free(),
+                List.of("--appendonly", "yes", "--appendfsync", "always", "--save", ""))) {
+            Main.Running node = node(Map.of("alimi.redis.url", own.url(), "alimi.redis.command-timeout", "1s"));
+            Publisher publisher = new Publisher(node.port());
+            SseClient client = client(node, TestNode.ADMIN_42, "scopes=mall:1", null);
+            client.next(WAIT);
+            publisher.publish("before", "mall:1");
+            assertEquals(List.of("before"), ids(take(client, 1)));
+
+            own.stop();
+            io.alimi.support.Http http = new io.alimi.support.Http(node.port());
+            Await.until(WAIT, "the relay reports its tailer down", () ->
+                    http.get("/health/ready").json().get("checks").get("relay").get("status").asText().equals("DOWN"));
+            own.start();
+            Await.until(Duration.ofSeconds(20), "the node is ready again", () -> http.get("/health/ready").status() == 200);
+
+            publisher.publish("after", "mall:1");
+            assertEquals(List.of("after"), ids(take(client, 1)));
+        }
+    }
+
+    @Test
     void aClientMovesToAnotherNodeWithItsCursor() {
         Map<String, String> shared = Map.of("alimi.redis.key-prefix", TestServers.uniquePrefix());
         Main.Running a = node(shared);
