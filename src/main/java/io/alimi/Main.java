@@ -1,13 +1,16 @@
 package io.alimi;
 
+import io.alimi.api.Cors;
+import io.alimi.api.Origins;
 import io.alimi.api.PublishLimits;
 import io.alimi.api.PublishService;
 import io.alimi.api.ScopeEventsService;
 import io.alimi.api.TransportProblems;
+import io.alimi.auth.ApiKeySource;
 import io.alimi.auth.ApiKeys;
-import io.alimi.auth.DevTokens;
 import io.alimi.auth.Identities;
-import io.alimi.auth.JwtIdentities;
+import io.alimi.auth.IdentitySources;
+import io.alimi.auth.Tickets;
 import io.alimi.bridge.Bridge;
 import io.alimi.bridge.BridgeSettings;
 import io.alimi.config.Settings;
@@ -16,6 +19,7 @@ import io.alimi.event.EnvelopeLimits;
 import io.alimi.event.EnvelopeReader;
 import io.alimi.hub.Relay;
 import io.alimi.hub.RelaySettings;
+import io.alimi.limit.Limits;
 import io.alimi.observe.HealthCheck;
 import io.alimi.observe.HealthService;
 import io.alimi.timeline.Keys;
@@ -24,8 +28,10 @@ import io.alimi.timeline.RedisHealth;
 import io.alimi.timeline.RedisTimeline;
 import io.alimi.timeline.Retention;
 import io.alimi.timeline.Timeline;
+import io.alimi.transport.BrowserAuthService;
 import io.alimi.transport.PollService;
 import io.alimi.transport.SseService;
+import io.alimi.transport.StreamAccess;
 import io.alimi.transport.WsEndpoint;
 import io.helidon.logging.common.LogConfig;
 import io.helidon.webserver.WebServer;
@@ -100,8 +106,13 @@ public final class Main {
         Retention retention = retention(settings);
         Keys keys = new Keys(settings.string("alimi.redis.key-prefix", Keys.DEFAULT_PREFIX));
         PublishLimits publishLimits = publishLimits(settings);
-        ApiKeys apiKeys = apiKeys(settings);
-        Identities identities = identities(settings);
+        ApiKeys fixedKeys = apiKeys(settings);
+        Limits limits = limits(settings);
+        Origins origins = origins(settings);
+        StreamAccess.Policy streamPolicy = streamPolicy(settings);
+        BrowserAuthService.CookieSettings cookie = cookie(settings);
+        Duration ticketTtl = settings.duration("alimi.auth.ticket-ttl", Tickets.DEFAULT_TIME_TO_LIVE,
+                Duration.ofSeconds(1), Duration.ofMinutes(10));
         RelaySettings relaySettings = relaySettings(settings);
         BridgeSettings bridgeSettings = roles.contains(Role.BRIDGE) ? bridgeSettings(settings) : null;
         String redisUrl = settings.string("alimi.redis.url", DEFAULT_REDIS_URL);
@@ -121,6 +132,9 @@ public final class Main {
         List<AutoCloseable> parts = new ArrayList<>();
         parts.add(redis);
         try {
+            Identities identities = IdentitySources.from(settings, parts);
+            ApiKeySource apiKeys = apiKeySource(settings, fixedKeys);
+            parts.add(apiKeys);
             StatefulRedisConnection<String, byte[]> shared = redis.connect(patience);
             parts.add(shared);
             Timeline timeline = new RedisTimeline(shared, keys, retention);
@@ -144,11 +158,16 @@ public final class Main {
                 parts.add(relay);
                 checks.add(relay::health);
             }
-            Api api = roles.contains(Role.RELAY)
-                    ? new Api(new PublishService(apiKeys, reader, timeline, publishLimits),
-                            new ScopeEventsService(identities, timeline), new SseService(relay, identities),
-                            new PollService(relay, identities), new WsEndpoint(relay, identities))
-                    : null;
+            Api api = null;
+            if (roles.contains(Role.RELAY)) {
+                Optional<Tickets> tickets = Optional.of(new Tickets(shared.async(), keys, ticketTtl, commandTimeout));
+                StreamAccess access = new StreamAccess(identities, tickets, streamPolicy, limits, origins);
+                api = new Api(new PublishService(apiKeys, reader, timeline, publishLimits, limits),
+                        new ScopeEventsService(identities, timeline), new SseService(relay, access),
+                        new PollService(relay, access), new WsEndpoint(relay, access),
+                        new BrowserAuthService(access, tickets, cookie), new Cors(origins));
+            }
+            Api routes = api;
             HealthService health = new HealthService(checks);
             var server = WebServer.builder()
                     .host(host)
@@ -163,7 +182,7 @@ public final class Main {
                     // response stream's own buffer can be small.
                     .useNio(false)
                     .writeBufferSize(STREAM_WRITE_BUFFER_BYTES)
-                    .routing(routing -> routing(routing, health, api));
+                    .routing(routing -> routing(routing, health, routes));
             if (api != null) {
                 server.addRouting(WsRouting.builder().endpoint("/v1/ws", api.ws().listeners()));
             }
@@ -180,8 +199,8 @@ public final class Main {
             LOG.info(() -> "Alimi " + roles + " listening on http://" + host + ":" + started.port()
                     + ", Redis " + redis.describe() + " (prefix " + keys.prefix() + ")"
                     + (bridgeSettings == null ? "" : ", Kafka " + bridgeSettings.bootstrap() + " topic " + bridgeSettings.topic()));
-            if (roles.contains(Role.RELAY) && apiKeys.isEmpty()) {
-                LOG.warning("alimi.publish.api-keys is empty: POST /v1/events refuses every request");
+            if (roles.contains(Role.RELAY) && apiKeys.get().isEmpty()) {
+                LOG.warning("no API keys (alimi.publish.api-keys, alimi.publish.api-keys-file): POST /v1/events refuses every request");
             }
             return new Running(started, bridge, relay, parts);
         } catch (RuntimeException e) {
@@ -191,13 +210,18 @@ public final class Main {
     }
 
     /** The services of the relay role. */
-    public record Api(PublishService publish, ScopeEventsService scopes, SseService sse, PollService poll, WsEndpoint ws) {
+    public record Api(PublishService publish, ScopeEventsService scopes, SseService sse, PollService poll, WsEndpoint ws,
+                      BrowserAuthService browserAuth, Cors cors) {
     }
 
     /** The HTTP routes of a node; {@code api} is null when the node does not run the relay role. */
     public static void routing(HttpRouting.Builder routing, HealthService health, Api api) {
+        if (api != null) {
+            routing.addFilter(api.cors());
+        }
         routing.register("/health", health);
         if (api != null) {
+            routing.register("/v1", api.browserAuth());
             routing.register("/v1/events", api.publish());
             routing.register("/v1/scopes", api.scopes());
             routing.register("/v1/stream", api.sse());
@@ -297,34 +321,50 @@ public final class Main {
         }
     }
 
-    private static Identities identities(Settings settings) {
-        List<Identities> sources = new ArrayList<>();
-        Optional<String> secret = settings.optionalString("alimi.auth.jwt.hs256-secret");
-        if (secret.isPresent()) {
-            byte[] key = secret.get().getBytes(StandardCharsets.UTF_8);
-            if (key.length < JwtIdentities.MIN_SECRET_BYTES) {
-                throw new SettingsException("alimi.auth.jwt.hs256-secret", "must be at least "
-                        + JwtIdentities.MIN_SECRET_BYTES + " bytes");
-            }
-            sources.add(new JwtIdentities(new JwtIdentities.Settings(key,
-                    settings.optionalString("alimi.auth.jwt.issuer"),
-                    settings.optionalString("alimi.auth.jwt.audience"),
-                    settings.duration("alimi.auth.jwt.clock-skew", JwtIdentities.Settings.DEFAULT_CLOCK_SKEW,
-                            Duration.ZERO, Duration.ofMinutes(10)),
-                    settings.string("alimi.auth.jwt.admin-claim", "sub"),
-                    settings.string("alimi.auth.jwt.malls-claim", "malls"),
-                    settings.string("alimi.auth.jwt.partner-claim", "partner"),
-                    settings.string("alimi.auth.jwt.roles-claim", "roles")), Clock.systemUTC()));
+    private static ApiKeySource apiKeySource(Settings settings, ApiKeys fixed) {
+        Optional<String> file = settings.optionalString("alimi.publish.api-keys-file");
+        try {
+            return new ApiKeySource(fixed, file.map(Path::of), settings.duration("alimi.publish.api-keys-reload",
+                    ApiKeySource.DEFAULT_RELOAD_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1)));
+        } catch (IOException | IllegalArgumentException e) {
+            throw new SettingsException("alimi.publish.api-keys-file", e.getMessage());
         }
-        Optional<String> file = settings.optionalString("alimi.auth.dev-tokens-file");
-        if (file.isPresent()) {
-            try {
-                sources.add(DevTokens.load(Path.of(file.get())));
-            } catch (IOException | IllegalArgumentException e) {
-                throw new SettingsException("alimi.auth.dev-tokens-file", e.getMessage());
-            }
+    }
+
+    private static Limits limits(Settings settings) {
+        return new Limits(new Limits.Settings(
+                settings.integer("alimi.limits.connections-per-admin", Limits.Settings.DEFAULT_CONNECTIONS_PER_ADMIN, 1, 1_000_000),
+                settings.integer("alimi.limits.max-connections", Limits.Settings.DEFAULT_MAX_CONNECTIONS, 1, 10_000_000),
+                settings.integer("alimi.limits.connects-per-second-per-ip",
+                        (int) Limits.Settings.DEFAULT_CONNECTS_PER_SECOND_PER_IP, 1, 1_000_000),
+                settings.integer("alimi.limits.connect-burst-per-ip", Limits.Settings.DEFAULT_CONNECT_BURST_PER_IP, 1, 1_000_000)));
+    }
+
+    private static Origins origins(Settings settings) {
+        try {
+            return Origins.of(settings.list("alimi.http.cors.allowed-origins"));
+        } catch (IllegalArgumentException e) {
+            throw new SettingsException("alimi.http.cors.allowed-origins", e.getMessage());
         }
-        return sources.isEmpty() ? Identities.NONE : Identities.firstOf(sources);
+    }
+
+    private static StreamAccess.Policy streamPolicy(Settings settings) {
+        boolean cookies = settings.bool("alimi.auth.cookie.enabled", false);
+        return new StreamAccess.Policy(settings.bool("alimi.auth.allow-token-in-query", false),
+                cookies ? Optional.of(cookieName(settings)) : Optional.empty());
+    }
+
+    private static BrowserAuthService.CookieSettings cookie(Settings settings) {
+        return new BrowserAuthService.CookieSettings(settings.bool("alimi.auth.cookie.enabled", false),
+                cookieName(settings), settings.bool("alimi.auth.cookie.secure", true));
+    }
+
+    private static String cookieName(Settings settings) {
+        String name = settings.string("alimi.auth.cookie.name", BrowserAuthService.CookieSettings.DEFAULT_NAME);
+        if (!name.matches("[A-Za-z0-9_-]{1,64}")) {
+            throw new SettingsException("alimi.auth.cookie.name", "must be 1 to 64 characters of A-Z a-z 0-9 _ -");
+        }
+        return name;
     }
 
     private static RelaySettings relaySettings(Settings settings) {

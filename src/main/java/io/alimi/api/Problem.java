@@ -8,13 +8,15 @@ import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.util.List;
+import java.util.OptionalLong;
 
 /**
  * An RFC 9457 problem response: {@code application/problem+json} with a stable {@code type} URN per kind of
  * problem, a human {@code detail} that names what is wrong, and for events the list of every field at fault.
  * Details never contain a credential or raw control characters.
  */
-public record Problem(Status status, String code, String title, String detail, List<FieldError> errors) {
+public record Problem(Status status, String code, String title, String detail, List<FieldError> errors,
+                      OptionalLong retryAfterSeconds) {
 
     public static final String MEDIA_TYPE = "application/problem+json";
 
@@ -24,6 +26,19 @@ public record Problem(Status status, String code, String title, String detail, L
 
     public Problem {
         errors = List.copyOf(errors);
+    }
+
+    public Problem(Status status, String code, String title, String detail, List<FieldError> errors) {
+        this(status, code, title, detail, errors, OptionalLong.empty());
+    }
+
+    /** The same problem, telling the client when to try again ({@code Retry-After}). */
+    public Problem retryAfter(long seconds) {
+        return new Problem(status, code, title, detail, errors, OptionalLong.of(Math.max(1, seconds)));
+    }
+
+    public static Problem tooManyRequests(String detail) {
+        return of(Status.TOO_MANY_REQUESTS_429, "too-many-requests", "Too many requests", detail);
     }
 
     public static Problem of(Status status, String code, String title, String detail) {
@@ -47,7 +62,7 @@ public record Problem(Status status, String code, String title, String detail, L
     }
 
     public static Problem unavailable(String detail) {
-        return of(Status.SERVICE_UNAVAILABLE_503, "unavailable", "Temporarily unavailable", detail);
+        return of(Status.SERVICE_UNAVAILABLE_503, "unavailable", "Temporarily unavailable", detail).retryAfter(1);
     }
 
     public String type() {
@@ -73,6 +88,7 @@ public record Problem(Status status, String code, String title, String detail, L
         res.status(status);
         res.header(HeaderNames.CONTENT_TYPE, MEDIA_TYPE);
         res.header(HeaderNames.CACHE_CONTROL, "no-store");
+        retryAfterSeconds.ifPresent(seconds -> res.header(HeaderNames.RETRY_AFTER, Long.toString(seconds)));
         res.send(toJson());
     }
 }

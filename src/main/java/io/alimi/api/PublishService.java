@@ -9,6 +9,8 @@ import io.alimi.event.EnvelopeReader;
 import io.alimi.event.EventJson;
 import io.alimi.event.InvalidEventException;
 import io.alimi.event.Text;
+import io.alimi.limit.Limit;
+import io.alimi.limit.Limits;
 import io.alimi.timeline.Appended;
 import io.alimi.timeline.Placement;
 import io.alimi.timeline.Timeline;
@@ -25,6 +27,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -51,16 +54,23 @@ public final class PublishService implements HttpService {
     private static final String BATCH = "application/cloudevents-batch+json";
     private static final String JSON = "application/json";
 
-    private final ApiKeys apiKeys;
+    private final Supplier<ApiKeys> apiKeys;
     private final EnvelopeReader reader;
     private final Timeline timeline;
     private final PublishLimits limits;
+    private final Limits counters;
 
-    public PublishService(ApiKeys apiKeys, EnvelopeReader reader, Timeline timeline, PublishLimits limits) {
+    /**
+     * @param apiKeys  the keys in force (they may change while the node runs)
+     * @param counters where refusals by a size limit are counted
+     */
+    public PublishService(Supplier<ApiKeys> apiKeys, EnvelopeReader reader, Timeline timeline, PublishLimits limits,
+                          Limits counters) {
         this.apiKeys = apiKeys;
         this.reader = reader;
         this.timeline = timeline;
         this.limits = limits;
+        this.counters = counters;
     }
 
     @Override
@@ -74,8 +84,8 @@ public final class PublishService implements HttpService {
             Problem.unauthorized("missing " + API_KEY.defaultCase() + " header").send(res);
             return;
         }
-        Optional<String> keyName = apiKeys.verify(key.get());
-        if (keyName.isEmpty()) {
+        Optional<ApiKeys.Key> apiKey = apiKeys.get().verify(key.get());
+        if (apiKey.isEmpty()) {
             Problem.unauthorized("unknown API key").send(res);
             return;
         }
@@ -90,6 +100,7 @@ public final class PublishService implements HttpService {
         try {
             body = RequestBody.read(req, limits.maxBodyBytes());
         } catch (RequestBody.TooLarge e) {
+            counters.count(Limit.PUBLISH_BODY_BYTES);
             Problem.tooLarge(e.getMessage()).send(res);
             return;
         }
@@ -103,13 +114,17 @@ public final class PublishService implements HttpService {
             rejected.problem.send(res);
             return;
         }
+        Optional<Problem> forbidden = permitted(apiKey.get(), events);
+        if (forbidden.isPresent()) {
+            forbidden.get().send(res);
+            return;
+        }
         List<Appended> appended;
         try {
             appended = timeline.append(events).join();
         } catch (CompletionException e) {
             LOG.log(Level.WARNING, "publish by key ''{0}'' could not reach the timeline: {1}",
-                    new Object[] {keyName.get(), String.valueOf(e.getCause())});
-            res.header(HeaderNames.RETRY_AFTER, "1");
+                    new Object[] {apiKey.get().name(), String.valueOf(e.getCause())});
             Problem.unavailable("the timeline store cannot be reached or refused the write; retry with the same event ids").send(res);
             return;
         }
@@ -127,6 +142,7 @@ public final class PublishService implements HttpService {
                 throw new Rejected(Problem.badRequest("body: the batch is empty"));
             }
             if (body.size() > limits.maxBatchEvents()) {
+                counters.count(Limit.PUBLISH_BATCH_EVENTS);
                 throw new Rejected(Problem.tooLarge("body: " + Text.count(body.size()) + " events exceed the batch limit of "
                         + Text.count(limits.maxBatchEvents())));
             }
@@ -156,6 +172,24 @@ public final class PublishService implements HttpService {
             throw new Rejected(new Problem(Status.BAD_REQUEST_400, "invalid-event", "Invalid event", detail, errors));
         }
         return events;
+    }
+
+    /** 403 listing every event the key may not publish (source, type or target kind), if any. */
+    private static Optional<Problem> permitted(ApiKeys.Key key, List<Envelope> events) {
+        List<Problem.FieldError> errors = new ArrayList<>();
+        for (int i = 0; i < events.size(); i++) {
+            int index = i;
+            key.refusal(events.get(i)).ifPresent(reason -> errors.add(new Problem.FieldError(index,
+                    reason.startsWith("source") ? "source" : reason.startsWith("type") ? "type" : "targets", reason)));
+        }
+        if (errors.isEmpty()) {
+            return Optional.empty();
+        }
+        String detail = events.size() > 1
+                ? errors.size() + " of " + events.size() + " events are not allowed for this key; nothing was stored. Event "
+                        + errors.get(0).index() + ": " + errors.get(0).message()
+                : errors.get(0).message();
+        return Optional.of(new Problem(Status.FORBIDDEN_403, "forbidden", "Forbidden", detail, errors));
     }
 
     private static byte[] accepted(List<Appended> appended) {

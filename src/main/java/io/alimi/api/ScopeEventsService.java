@@ -2,6 +2,7 @@ package io.alimi.api;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.alimi.auth.BearerToken;
+import io.alimi.auth.IdentityUnavailableException;
 import io.alimi.auth.Identities;
 import io.alimi.auth.Identity;
 import io.alimi.auth.Profile;
@@ -64,7 +65,13 @@ public final class ScopeEventsService implements HttpService {
             Problem.unauthorized("missing Authorization: Bearer <admin token>").send(res);
             return;
         }
-        Optional<Profile> profile = identities.resolve(token.get()).map(Identity::profile);
+        Optional<Profile> profile;
+        try {
+            profile = identities.resolve(token.get()).map(Identity::profile);
+        } catch (IdentityUnavailableException e) {
+            Problem.unavailable("admin tokens cannot be checked right now; retry").send(res);
+            return;
+        }
         if (profile.isEmpty()) {
             res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"");
             Problem.unauthorized("the admin token is not valid").send(res);
@@ -100,7 +107,6 @@ public final class ScopeEventsService implements HttpService {
             res.header(HeaderNames.CACHE_CONTROL, "no-store");
             res.send(body);
         } catch (CompletionException e) {
-            res.header(HeaderNames.RETRY_AFTER, "1");
             Problem.unavailable("the timeline store cannot be reached").send(res);
         }
     }

@@ -1,36 +1,96 @@
 package io.alimi.auth;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.alimi.event.Envelope;
+import io.alimi.event.Scope;
 import io.alimi.event.Sha256;
+import io.alimi.event.Text;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
- * Producer API keys. Only SHA-256 digests are kept in memory; a presented key is compared against every known
- * digest in constant time, so neither the comparison nor the number of keys tried tells an attacker anything.
+ * Producer API keys. Only SHA-256 digests are kept; a presented key is compared against every known digest in
+ * constant time, so neither the comparison nor the number of keys tried tells an attacker anything.
+ *
+ * <p>Keys come from two places: {@code alimi.publish.api-keys} ({@code name=key,…}, unrestricted, handy for
+ * development) and the keys file ({@code alimi.publish.api-keys-file}), which holds digests only, each key
+ * optionally restricted to source and type prefixes and to target kinds:
+ *
+ * <pre>{@code
+ * {"keys": [
+ *   {"name": "orders-2026-11", "sha256": "<hex of SHA-256 of the key>",
+ *    "sources": ["/orders"], "types": ["order."], "targets": ["mall", "admin"]}
+ * ]}
+ * }</pre>
+ *
+ * A missing restriction allows anything; a listed one allows only what it lists.
  */
 public final class ApiKeys {
 
     public static final int MIN_KEY_LENGTH = 16;
+    private static final Set<Scope.Kind> ANY_KIND = EnumSet.allOf(Scope.Kind.class);
 
-    private final List<Named> keys;
+    /**
+     * One key: its name (for logs and metrics) and what it may publish.
+     *
+     * @param sources source prefixes it may publish from; empty for any
+     * @param types   type prefixes it may publish; empty for any
+     * @param targets scope kinds it may target
+     */
+    public record Key(String name, byte[] digest, List<String> sources, List<String> types, Set<Scope.Kind> targets) {
 
-    private record Named(String name, byte[] digest) {
+        public Key {
+            sources = List.copyOf(sources);
+            types = List.copyOf(types);
+            targets = Set.copyOf(targets);
+        }
+
+        /** Why this key may not publish {@code event}, if it may not. */
+        public Optional<String> refusal(Envelope event) {
+            if (!sources.isEmpty() && sources.stream().noneMatch(event.source()::startsWith)) {
+                return Optional.of("source '" + Text.quote(event.source()) + "' is not one this key ('" + name
+                        + "') may publish from " + sources);
+            }
+            if (!types.isEmpty() && types.stream().noneMatch(event.type()::startsWith)) {
+                return Optional.of("type '" + Text.quote(event.type()) + "' is not one this key ('" + name
+                        + "') may publish " + types);
+            }
+            for (Scope target : event.targets()) {
+                if (!targets.contains(target.kind())) {
+                    return Optional.of("target " + target + " is of a kind this key ('" + name + "') may not target "
+                            + targets.stream().map(Scope.Kind::label).sorted().toList());
+                }
+            }
+            return Optional.empty();
+        }
     }
 
-    private ApiKeys(List<Named> keys) {
+    public static final ApiKeys NONE = new ApiKeys(List.of());
+
+    private final List<Key> keys;
+
+    private ApiKeys(List<Key> keys) {
         this.keys = List.copyOf(keys);
     }
 
     /**
-     * Parses {@code name=key,name=key}.
+     * Parses {@code name=key,name=key}: unrestricted keys.
      *
      * @throws IllegalArgumentException naming the entry at fault (never its key)
      */
     public static ApiKeys parse(List<String> entries) {
-        List<Named> keys = new ArrayList<>();
+        List<Key> keys = new ArrayList<>();
         for (int i = 0; i < entries.size(); i++) {
             String entry = entries.get(i);
             int eq = entry.indexOf('=');
@@ -42,22 +102,103 @@ public final class ApiKeys {
             if (key.length() < MIN_KEY_LENGTH) {
                 throw new IllegalArgumentException("the key named '" + name + "' is shorter than " + MIN_KEY_LENGTH + " characters");
             }
-            keys.add(new Named(name, sha256(key)));
+            keys.add(new Key(name, sha256(key), List.of(), List.of(), ANY_KIND));
         }
         return new ApiKeys(keys);
+    }
+
+    /**
+     * Reads a keys file (see the class comment).
+     *
+     * @throws IllegalArgumentException naming the file, the entry (by position and name) and the rule it breaks
+     */
+    public static ApiKeys load(Path file) throws IOException {
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(Files.readAllBytes(file));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException(file + ": not JSON (line " + e.getLocation().getLineNr() + ")");
+        }
+        if (root == null || !root.path("keys").isArray()) {
+            throw new IllegalArgumentException(file + ": must be a JSON object with a \"keys\" array");
+        }
+        List<Key> keys = new ArrayList<>();
+        Set<String> names = new LinkedHashSet<>();
+        int position = 0;
+        for (JsonNode entry : root.get("keys")) {
+            position++;
+            String where = file + ": key " + position;
+            String name = entry.path("name").asText("");
+            if (name.isBlank()) {
+                throw new IllegalArgumentException(where + ": name is missing");
+            }
+            where += " ('" + Text.quote(name) + "')";
+            if (!names.add(name)) {
+                throw new IllegalArgumentException(where + ": the name is used twice");
+            }
+            String hex = entry.path("sha256").asText("");
+            if (!hex.matches("[0-9a-fA-F]{64}")) {
+                throw new IllegalArgumentException(where + ": sha256 must be the 64 hex digits of the key's SHA-256 digest");
+            }
+            Set<Scope.Kind> kinds = EnumSet.noneOf(Scope.Kind.class);
+            if (entry.has("targets")) {
+                for (String label : strings(where, entry, "targets")) {
+                    Scope.Kind kind = Scope.Kind.of(label);
+                    if (kind == null) {
+                        throw new IllegalArgumentException(where + ": targets: '" + Text.quote(label)
+                                + "' is not one of all, mall, admin, partner");
+                    }
+                    kinds.add(kind);
+                }
+            } else {
+                kinds.addAll(ANY_KIND);
+            }
+            keys.add(new Key(name, HexFormat.of().parseHex(hex.toLowerCase(java.util.Locale.ROOT)),
+                    strings(where, entry, "sources"), strings(where, entry, "types"), kinds));
+        }
+        return new ApiKeys(keys);
+    }
+
+    private static List<String> strings(String where, JsonNode entry, String field) {
+        JsonNode array = entry.get(field);
+        if (array == null || array.isNull()) {
+            return List.of();
+        }
+        if (!array.isArray()) {
+            throw new IllegalArgumentException(where + ": " + field + " must be an array of strings");
+        }
+        List<String> values = new ArrayList<>();
+        for (JsonNode value : array) {
+            if (!value.isTextual() || value.textValue().isEmpty()) {
+                throw new IllegalArgumentException(where + ": " + field + " must be an array of non-empty strings");
+            }
+            values.add(value.textValue());
+        }
+        return values;
+    }
+
+    /** These keys and {@code other}'s. */
+    public ApiKeys and(ApiKeys other) {
+        List<Key> all = new ArrayList<>(keys);
+        all.addAll(other.keys);
+        return new ApiKeys(all);
     }
 
     public boolean isEmpty() {
         return keys.isEmpty();
     }
 
-    /** The name of the key, if {@code presented} is one of them. */
-    public Optional<String> verify(String presented) {
+    public int size() {
+        return keys.size();
+    }
+
+    /** The key, if {@code presented} is one of them. */
+    public Optional<Key> verify(String presented) {
         byte[] digest = sha256(presented);
-        String match = null;
-        for (Named key : keys) {
+        Key match = null;
+        for (Key key : keys) {
             if (MessageDigest.isEqual(key.digest(), digest)) {
-                match = key.name();
+                match = key;
             }
         }
         return Optional.ofNullable(match);

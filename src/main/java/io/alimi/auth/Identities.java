@@ -8,21 +8,39 @@ import java.util.Optional;
  */
 public interface Identities {
 
-    /** The identity of {@code token}, or empty when the token is unknown, expired, forged or not of this kind. */
+    /**
+     * The identity of {@code token}, or empty when the token is unknown, expired, forged or not of this kind.
+     *
+     * @throws IdentityUnavailableException when it cannot be told right now (a remote source is down)
+     */
     Optional<Identity> resolve(String token);
 
     /** No token is valid: what a node without any identity source configured answers. */
     Identities NONE = token -> Optional.empty();
 
-    /** The first of {@code sources} that recognises a token decides. */
+    /**
+     * The first of {@code sources} that recognises a token decides. A source that cannot answer right now does
+     * not stop the others from being asked; if none recognises the token, that source's outage is reported.
+     */
     static Identities firstOf(List<Identities> sources) {
         List<Identities> copy = List.copyOf(sources);
+        if (copy.size() == 1) {
+            return copy.get(0);
+        }
         return token -> {
+            IdentityUnavailableException unavailable = null;
             for (Identities source : copy) {
-                Optional<Identity> identity = source.resolve(token);
-                if (identity.isPresent()) {
-                    return identity;
+                try {
+                    Optional<Identity> identity = source.resolve(token);
+                    if (identity.isPresent()) {
+                        return identity;
+                    }
+                } catch (IdentityUnavailableException e) {
+                    unavailable = e;
                 }
+            }
+            if (unavailable != null) {
+                throw unavailable;
             }
             return Optional.empty();
         };

@@ -1,69 +1,132 @@
 package io.alimi.auth;
 
 import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
-import com.nimbusds.jose.crypto.MACVerifier;
+import com.nimbusds.jose.KeySourceException;
+import com.nimbusds.jose.jwk.source.JWKSource;
+import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
+import com.nimbusds.jose.proc.BadJOSEException;
+import com.nimbusds.jose.proc.DefaultJOSEObjectTypeVerifier;
+import com.nimbusds.jose.proc.JWSKeySelector;
+import com.nimbusds.jose.proc.JWSVerificationKeySelector;
+import com.nimbusds.jose.proc.SecurityContext;
+import com.nimbusds.jose.util.DefaultResourceRetriever;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
-import io.alimi.event.Scope;
+import com.nimbusds.jwt.proc.BadJWTException;
+import com.nimbusds.jwt.proc.DefaultJWTProcessor;
 
+import javax.crypto.spec.SecretKeySpec;
+import java.net.URL;
+import java.security.Key;
 import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
 /**
- * Admin JSON Web Tokens signed with HS256 and a shared secret, verified locally.
+ * Admin JSON Web Tokens, verified locally: HS256 with a shared secret, and RS256/ES256 (or other configured
+ * asymmetric algorithms) with the keys of a JWKS URL, fetched once, cached, refreshed ahead of expiry and again
+ * when a token names a key id it has not seen (key rotation), at most once per rate-limit interval.
  *
- * <p>Refused: any algorithm but HS256 ({@code none} and RS/ES tokens included, so no algorithm confusion), a bad
- * signature, no {@code exp}, an {@code exp} in the past or an {@code nbf} in the future (beyond the clock skew), an
- * {@code iss} or {@code aud} other than configured, a missing admin claim, ids that are not valid scope ids.
+ * <p>The token's header never chooses how it is checked beyond picking among the configured algorithms: HS256
+ * is only ever verified with the configured secret, the asymmetric algorithms only with JWKS keys of their own
+ * type, so an RS256 public key can never serve as an HMAC secret (algorithm confusion) and {@code alg: none} is
+ * not a JWS at all. Refused as well: a bad signature, no {@code exp}, an {@code exp} in the past or an
+ * {@code nbf} in the future (beyond the clock skew), an {@code iss} or {@code aud} other than configured, a
+ * missing admin claim, ids that are not valid scope ids.
+ *
+ * <p>When the JWKS URL cannot be reached and no key is cached for a token, {@link #resolve} throws
+ * {@link IdentityUnavailableException} (503, not 401).
  */
 public final class JwtIdentities implements Identities {
 
     /** The HMAC secret must be at least this long: HS256 is only as strong as its key. */
     public static final int MIN_SECRET_BYTES = 32;
+    public static final Set<JWSAlgorithm> DEFAULT_JWKS_ALGORITHMS = Set.of(JWSAlgorithm.RS256, JWSAlgorithm.ES256);
+    /** Algorithms a JWKS may be trusted for: asymmetric ones only. */
+    public static final Set<JWSAlgorithm> ASYMMETRIC = Set.copyOf(JWSAlgorithm.Family.SIGNATURE);
 
     /**
-     * @param secret     the HS256 key, at least {@value #MIN_SECRET_BYTES} bytes
-     * @param issuer     required {@code iss}, if set
-     * @param audience   required member of {@code aud}, if set
-     * @param clockSkew  tolerance for {@code exp} and {@code nbf}
-     * @param adminClaim claim holding the admin number (e.g. {@code sub})
-     * @param mallsClaim claim holding the array of mall numbers
-     * @param partnerClaim claim holding the partner number
-     * @param rolesClaim claim holding the array of roles
+     * What every token must satisfy, whatever signed it.
+     *
+     * @param issuer    required {@code iss}, if set
+     * @param audience  required member of {@code aud}, if set
+     * @param clockSkew tolerance for {@code exp} and {@code nbf}
+     * @param claims    where the profile is in the claims
      */
-    public record Settings(byte[] secret, Optional<String> issuer, Optional<String> audience, Duration clockSkew,
-                           String adminClaim, String mallsClaim, String partnerClaim, String rolesClaim) {
-
+    public record Checks(Optional<String> issuer, Optional<String> audience, Duration clockSkew, ClaimsMapping claims) {
         public static final Duration DEFAULT_CLOCK_SKEW = Duration.ofSeconds(30);
-
-        public Settings {
-            if (secret.length < MIN_SECRET_BYTES) {
-                throw new IllegalArgumentException("the HS256 secret must be at least " + MIN_SECRET_BYTES + " bytes");
-            }
-            secret = secret.clone();
-        }
     }
 
-    private final Settings settings;
-    private final MACVerifier verifier;
-    private final Clock clock;
+    /**
+     * How the JWKS URL is read.
+     *
+     * @param timeToLive  how long fetched keys are used before they are fetched again (refreshed ahead of time)
+     * @param timeout     connect and read timeout of one fetch
+     * @param minInterval fetches for an unknown key id are at most this frequent
+     */
+    public record JwksSettings(URL url, Duration timeToLive, Duration timeout, Duration minInterval) {
+        public static final Duration DEFAULT_TIME_TO_LIVE = Duration.ofMinutes(5);
+        public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(2);
+        public static final Duration DEFAULT_MIN_INTERVAL = Duration.ofSeconds(30);
+    }
 
-    public JwtIdentities(Settings settings, Clock clock) {
-        this.settings = settings;
-        this.clock = clock;
-        try {
-            this.verifier = new MACVerifier(settings.secret());
-        } catch (JOSEException e) {
-            throw new IllegalArgumentException("the HS256 secret cannot be used: " + e.getMessage(), e);
+    private final Checks checks;
+    private final Clock clock;
+    private final DefaultJWTProcessor<SecurityContext> processor = new DefaultJWTProcessor<>();
+
+    /**
+     * @param hs256Secret    the HS256 key, at least {@value #MIN_SECRET_BYTES} bytes, if HS256 tokens are accepted
+     * @param jwks           the source of asymmetric keys, if such tokens are accepted
+     * @param jwksAlgorithms the algorithms accepted with JWKS keys (asymmetric only)
+     */
+    public JwtIdentities(Optional<byte[]> hs256Secret, Optional<JWKSource<SecurityContext>> jwks,
+                         Set<JWSAlgorithm> jwksAlgorithms, Checks checks, Clock clock) {
+        if (hs256Secret.isEmpty() && jwks.isEmpty()) {
+            throw new IllegalArgumentException("neither an HS256 secret nor a JWKS URL is configured");
         }
+        if (hs256Secret.isPresent() && hs256Secret.get().length < MIN_SECRET_BYTES) {
+            throw new IllegalArgumentException("the HS256 secret must be at least " + MIN_SECRET_BYTES + " bytes");
+        }
+        for (JWSAlgorithm algorithm : jwksAlgorithms) {
+            if (!ASYMMETRIC.contains(algorithm)) {
+                throw new IllegalArgumentException("JWKS keys can only be trusted for asymmetric algorithms, not " + algorithm);
+            }
+        }
+        this.checks = checks;
+        this.clock = clock;
+        List<Key> hmac = hs256Secret.<List<Key>>map(secret -> List.of(new SecretKeySpec(secret.clone(), "HmacSHA256")))
+                .orElse(List.of());
+        JWSKeySelector<SecurityContext> remote = jwks
+                .<JWSKeySelector<SecurityContext>>map(source -> new JWSVerificationKeySelector<>(Set.copyOf(jwksAlgorithms), source))
+                .orElse((header, context) -> List.of());
+        processor.setJWSKeySelector((header, context) -> JWSAlgorithm.HS256.equals(header.getAlgorithm())
+                ? hmac
+                : remote.selectJWSKeys(header, context));
+        processor.setJWTClaimsSetVerifier((claims, context) -> verify(claims));
+        // Plain JWTs and OAuth access tokens (RFC 9068); any other declared type is not an admin token.
+        processor.setJWSTypeVerifier(new DefaultJOSEObjectTypeVerifier<>(JOSEObjectType.JWT, new JOSEObjectType("at+jwt"), null));
+    }
+
+    public static JwtIdentities hs256(byte[] secret, Checks checks, Clock clock) {
+        return new JwtIdentities(Optional.of(secret), Optional.empty(), Set.of(), checks, clock);
+    }
+
+    /** A cached, refreshing, rate-limited key source over a JWKS URL. */
+    public static JWKSource<SecurityContext> remoteKeys(JwksSettings settings) {
+        int timeout = (int) settings.timeout().toMillis();
+        return JWKSourceBuilder.<SecurityContext>create(settings.url(), new DefaultResourceRetriever(timeout, timeout, 512 * 1024))
+                .cache(settings.timeToLive().toMillis(), timeout)
+                .refreshAheadCache(true)
+                .rateLimited(settings.minInterval().toMillis())
+                .retrying(true)
+                .build();
     }
 
     @Override
@@ -73,72 +136,35 @@ public final class JwtIdentities implements Identities {
         }
         try {
             SignedJWT jwt = SignedJWT.parse(token);
-            // Pin the algorithm: the token's own header must never choose how it is checked.
-            if (!JWSAlgorithm.HS256.equals(jwt.getHeader().getAlgorithm()) || !jwt.verify(verifier)) {
-                return Optional.empty();
-            }
-            JWTClaimsSet claims = jwt.getJWTClaimsSet();
-            Instant now = clock.instant();
-            Date exp = claims.getExpirationTime();
-            if (exp == null || exp.toInstant().plus(settings.clockSkew()).isBefore(now)) {
-                return Optional.empty();
-            }
-            Date nbf = claims.getNotBeforeTime();
-            if (nbf != null && nbf.toInstant().minus(settings.clockSkew()).isAfter(now)) {
-                return Optional.empty();
-            }
-            if (settings.issuer().isPresent() && !settings.issuer().get().equals(claims.getIssuer())) {
-                return Optional.empty();
-            }
-            if (settings.audience().isPresent()
-                    && (claims.getAudience() == null || !claims.getAudience().contains(settings.audience().get()))) {
-                return Optional.empty();
-            }
-            return profile(claims).map(profile -> new Identity(profile, Optional.of(exp.toInstant())));
-        } catch (ParseException | JOSEException | RuntimeException e) {
+            JWTClaimsSet claims = processor.process(jwt, null);
+            return checks.claims().profile(claims.getClaims())
+                    .map(profile -> new Identity(profile, Optional.of(claims.getExpirationTime().toInstant())));
+        } catch (KeySourceException e) {
+            throw new IdentityUnavailableException("the JWKS keys cannot be fetched: " + e.getMessage(), null);
+        } catch (ParseException | BadJOSEException | JOSEException | RuntimeException e) {
             return Optional.empty();
         }
     }
 
-    private Optional<Profile> profile(JWTClaimsSet claims) {
-        Optional<String> adminNo = id(claims.getClaim(settings.adminClaim()));
-        if (adminNo.isEmpty()) {
-            return Optional.empty();
+    private void verify(JWTClaimsSet claims) throws BadJWTException {
+        Instant now = clock.instant();
+        Date exp = claims.getExpirationTime();
+        if (exp == null) {
+            throw new BadJWTException("no exp");
         }
-        Set<String> malls = new LinkedHashSet<>();
-        if (claims.getClaim(settings.mallsClaim()) instanceof List<?> list) {
-            for (Object mall : list) {
-                Optional<String> id = id(mall);
-                if (id.isEmpty()) {
-                    return Optional.empty();
-                }
-                malls.add(id.get());
-            }
+        if (exp.toInstant().plus(checks.clockSkew()).isBefore(now)) {
+            throw new BadJWTException("expired");
         }
-        Object partnerClaim = claims.getClaim(settings.partnerClaim());
-        Optional<String> partner = id(partnerClaim);
-        if (partnerClaim != null && partner.isEmpty()) {
-            return Optional.empty();
+        Date nbf = claims.getNotBeforeTime();
+        if (nbf != null && nbf.toInstant().minus(checks.clockSkew()).isAfter(now)) {
+            throw new BadJWTException("not yet valid");
         }
-        Set<String> roles = new LinkedHashSet<>();
-        if (claims.getClaim(settings.rolesClaim()) instanceof List<?> list) {
-            list.forEach(role -> roles.add(String.valueOf(role)));
+        if (checks.issuer().isPresent() && !checks.issuer().get().equals(claims.getIssuer())) {
+            throw new BadJWTException("wrong issuer");
         }
-        return Optional.of(new Profile(adminNo.get(), malls, partner, roles));
-    }
-
-    /** A claim usable as a scope id: a string or a whole number of the scope id alphabet. */
-    private static Optional<String> id(Object claim) {
-        String text = claim instanceof String s ? s
-                : claim instanceof Long || claim instanceof Integer ? claim.toString() : null;
-        if (text == null) {
-            return Optional.empty();
-        }
-        try {
-            Scope.mall(text);
-            return Optional.of(text);
-        } catch (IllegalArgumentException e) {
-            return Optional.empty();
+        if (checks.audience().isPresent()
+                && (claims.getAudience() == null || !claims.getAudience().contains(checks.audience().get()))) {
+            throw new BadJWTException("wrong audience");
         }
     }
 }

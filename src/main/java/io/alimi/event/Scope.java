@@ -26,7 +26,7 @@ public record Scope(Kind kind, String id) implements Comparable<Scope> {
             return label;
         }
 
-        static Kind of(String label) {
+        public static Kind of(String label) {
             for (Kind kind : values()) {
                 if (kind.label.equals(label)) {
                     return kind;
@@ -81,7 +81,7 @@ public record Scope(Kind kind, String id) implements Comparable<Scope> {
         return new Scope(kind, id);
     }
 
-    static boolean validId(String id) {
+    public static boolean validId(String id) {
         int n = id.length();
         if (n == 0 || n > MAX_ID_LENGTH) {
             return false;

@@ -1,6 +1,7 @@
 package io.alimi.hub;
 
 import io.alimi.auth.Identity;
+import io.alimi.auth.IdentityUnavailableException;
 import io.alimi.event.Scope;
 import io.alimi.observe.Check;
 import io.alimi.timeline.Keys;
@@ -11,12 +12,16 @@ import io.lettuce.core.api.async.RedisAsyncCommands;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -36,6 +41,7 @@ public final class Relay implements AutoCloseable {
     private final Hub hub = new Hub();
     private final Tailer tailer;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
+    private final Map<Session, Recheck> rechecks = new ConcurrentHashMap<>();
     private final LongAdder deliveries = new LongAdder();
     private final LongAdder gaps = new LongAdder();
     private final LongAdder slowConsumers = new LongAdder();
@@ -85,6 +91,7 @@ public final class Relay implements AutoCloseable {
         }
         Session session = new Session(this, scopes, endsAt, end);
         sessions.add(session);
+        identity.recheck().ifPresent(recheck -> rechecks.put(session, new Recheck(session, recheck, scopes)));
         if (draining) {
             session.end(Session.End.DRAINING);
         }
@@ -136,6 +143,7 @@ public final class Relay implements AutoCloseable {
 
     void forget(Session session) {
         sessions.remove(session);
+        rechecks.remove(session);
     }
 
     void countDeliveries(int n) {
@@ -190,6 +198,53 @@ public final class Relay implements AutoCloseable {
                 if (stuckCheck && since != 0 && now - since > STUCK_WRITER.toNanos()) {
                     session.interruptWriter();
                 }
+            }
+            if (stuckCheck) {
+                for (Recheck recheck : rechecks.values()) {
+                    recheck.startIfDue(now);
+                }
+            }
+        }
+    }
+
+    /**
+     * The periodic check of a revocable credential behind a live session: when the credential no longer holds, or
+     * no longer covers the session's scopes, the session ends with {@code reauth}. When the check cannot be made
+     * (the admin service is down) the session goes on: an outage is not a revocation.
+     */
+    private static final class Recheck {
+        private final Session session;
+        private final Identity.Recheck check;
+        private final List<Scope> scopes;
+        private final AtomicBoolean running = new AtomicBoolean();
+        private volatile long dueNanos;
+
+        Recheck(Session session, Identity.Recheck check, List<Scope> scopes) {
+            this.session = session;
+            this.check = check;
+            this.scopes = scopes;
+            this.dueNanos = System.nanoTime() + check.every().toNanos();
+        }
+
+        void startIfDue(long now) {
+            if (now - dueNanos >= 0 && running.compareAndSet(false, true)) {
+                Thread.ofVirtual().name("alimi-recheck").start(this::run);
+            }
+        }
+
+        private void run() {
+            try {
+                Optional<Identity> current = check.current().identity();
+                if (current.isEmpty() || !current.get().profile().scopes().containsAll(scopes)) {
+                    session.end(Session.End.REAUTH);
+                }
+            } catch (IdentityUnavailableException e) {
+                LOG.fine(() -> "a live connection's credential could not be rechecked: " + e.getMessage());
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "a live connection's credential recheck failed", e);
+            } finally {
+                dueNanos = System.nanoTime() + check.every().toNanos();
+                running.set(false);
             }
         }
     }

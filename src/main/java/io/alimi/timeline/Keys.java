@@ -30,4 +30,9 @@ public record Keys(String prefix) {
     public String dedup(Scope scope, String eventId) {
         return stream(scope) + ":ev:" + eventId;
     }
+
+    /** {@code alimi:ticket:<digest>}: a one-time stream ticket (its own slot; tickets are single keys). */
+    public String ticket(String digest) {
+        return prefix + "ticket:" + digest;
+    }
 }

@@ -5,39 +5,56 @@ import io.alimi.auth.BearerToken;
 import io.alimi.hub.Item;
 import io.alimi.hub.Relay;
 import io.alimi.hub.Session;
+import io.alimi.limit.Limits;
+import io.helidon.common.parameters.Parameters;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.Headers;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ThreadLocalRandom;
 
-/** What the HTTP transports (SSE, long-poll) share: credentials, refusals, opening a session, retry delays. */
+/** What the transports (SSE, long-poll, WebSocket) share: credentials, refusals, opening a session, retry delays. */
 final class HttpStreams {
 
     static final String ACCESS_TOKEN = "access_token";
+    static final String TICKET = "ticket";
 
     private HttpStreams() {
     }
 
-    /** A session ready to stream: joined, with its first items (ready, gaps, replay). */
-    record Opened(Session session, List<Item> first) {
+    /** A session ready to stream: joined, with its first items (ready, gaps, replay), and its connection slot. */
+    record Opened(Session session, List<Item> first, Limits.Permit permit) implements AutoCloseable {
+        @Override
+        public void close() {
+            try {
+                session.close();
+            } finally {
+                permit.close();
+            }
+        }
     }
 
     /**
-     * Checks the request, opens a session and joins it. When any step refuses (credentials, scopes, cursor, a
-     * draining node, Redis unreachable) the problem is sent and the result is empty; otherwise the caller owns the
-     * session and must close it.
+     * Checks the request (connect rate, credentials, scopes, cursor, connection limits), opens a session and joins
+     * it. When any step refuses (or the node drains, or Redis is unreachable) the problem is sent and the result is
+     * empty; otherwise the caller owns the result and must close it.
      */
     static Optional<Opened> open(Relay relay, StreamAccess access, ServerRequest req, ServerResponse res,
                                  Optional<String> cursor) {
         StreamAccess.Grant grant;
+        Limits.Permit permit;
         try {
-            grant = access.check(from(req), req.query().first("scopes").asOptional(), cursor);
+            access.admit(address(req.remotePeer().address()));
+            grant = access.check(credentials(access, req.headers(), req.query()), req.query().first("scopes").asOptional(), cursor);
+            permit = access.acquire(grant.identity());
         } catch (StreamAccess.Refused refused) {
             refuse(res, refused.problem());
             return Optional.empty();
@@ -46,30 +63,60 @@ final class HttpStreams {
         try {
             session = relay.open(grant.identity(), grant.scopes());
         } catch (Relay.Draining draining) {
-            res.header(HeaderNames.RETRY_AFTER, "1");
+            permit.close();
             Problem.unavailable("this node is shutting down; connect again").send(res);
             return Optional.empty();
+        } catch (RuntimeException | Error e) {
+            permit.close();
+            throw e;
         }
         try {
-            return Optional.of(new Opened(session, session.join(grant.cursor())));
+            return Optional.of(new Opened(session, session.join(grant.cursor()), permit));
         } catch (CompletionException | UncheckedIOException e) {
             session.close();
-            res.header(HeaderNames.RETRY_AFTER, "1");
+            permit.close();
             Problem.unavailable("the timeline store cannot be reached; connect again").send(res);
             return Optional.empty();
         } catch (RuntimeException | Error e) {
             session.close();
+            permit.close();
             throw e;
         }
     }
 
-    /**
-     * The admin token: the {@code Authorization: Bearer} header, else the {@code access_token} parameter (browsers
-     * cannot set headers on EventSource and WebSocket).
-     */
-    static Optional<String> from(ServerRequest req) {
-        return BearerToken.from(req.headers().first(HeaderNames.AUTHORIZATION))
-                .or(() -> req.query().first(ACCESS_TOKEN).asOptional());
+    /** The credentials of a request: ticket and token parameters, the Authorization header, the session cookie. */
+    static StreamAccess.Credentials credentials(StreamAccess access, Headers headers, Parameters query) {
+        return new StreamAccess.Credentials(
+                BearerToken.from(headers.first(HeaderNames.AUTHORIZATION)),
+                query.first(TICKET).asOptional(),
+                query.first(ACCESS_TOKEN).asOptional(),
+                access.policy().cookieName().flatMap(name -> cookie(headers, name)));
+    }
+
+    /** The value of cookie {@code name}, from any {@code Cookie} header. */
+    static Optional<String> cookie(Headers headers, String name) {
+        if (!headers.contains(HeaderNames.COOKIE)) {
+            return Optional.empty();
+        }
+        for (String header : headers.get(HeaderNames.COOKIE).allValues()) {
+            for (String pair : header.split(";")) {
+                int eq = pair.indexOf('=');
+                if (eq > 0 && pair.substring(0, eq).strip().equals(name)) {
+                    String value = pair.substring(eq + 1).strip();
+                    if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
+                        value = value.substring(1, value.length() - 1);
+                    }
+                    return value.isEmpty() ? Optional.empty() : Optional.of(value);
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    static String address(SocketAddress peer) {
+        return peer instanceof InetSocketAddress inet && inet.getAddress() != null
+                ? inet.getAddress().getHostAddress()
+                : String.valueOf(peer);
     }
 
     static void refuse(ServerResponse res, Problem problem) {

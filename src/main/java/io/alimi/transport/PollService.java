@@ -41,9 +41,9 @@ public final class PollService implements HttpService {
     private final Relay relay;
     private final StreamAccess access;
 
-    public PollService(Relay relay, io.alimi.auth.Identities identities) {
+    public PollService(Relay relay, StreamAccess access) {
         this.relay = relay;
-        this.access = new StreamAccess(identities);
+        this.access = access;
     }
 
     @Override
@@ -77,7 +77,7 @@ public final class PollService implements HttpService {
             res.header(HeaderNames.CACHE_CONTROL, "no-store");
             res.send(body(cursor, items, reconnect));
         } finally {
-            session.close();
+            opened.get().close();
         }
     }
 

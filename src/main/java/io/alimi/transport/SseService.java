@@ -41,9 +41,9 @@ public final class SseService implements HttpService {
     private final Relay relay;
     private final StreamAccess access;
 
-    public SseService(Relay relay, io.alimi.auth.Identities identities) {
+    public SseService(Relay relay, StreamAccess access) {
         this.relay = relay;
-        this.access = new StreamAccess(identities);
+        this.access = access;
     }
 
     @Override
@@ -73,7 +73,7 @@ public final class SseService implements HttpService {
         } catch (ServerConnectionException | UncheckedIOException | IOException gone) {
             // The client went away; it resumes from the last id it received.
         } finally {
-            session.close();
+            opened.get().close();
         }
     }
 

@@ -3,8 +3,6 @@ package io.alimi.transport;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.alimi.api.Problem;
-import io.alimi.auth.BearerToken;
-import io.alimi.auth.Identities;
 import io.alimi.event.Cursor;
 import io.alimi.event.EnvelopeReader;
 import io.alimi.event.EventJson;
@@ -12,6 +10,7 @@ import io.alimi.event.InvalidEventException;
 import io.alimi.hub.Item;
 import io.alimi.hub.Relay;
 import io.alimi.hub.Session;
+import io.alimi.limit.Limits;
 import io.helidon.common.buffers.BufferData;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Headers;
@@ -31,7 +30,8 @@ import java.util.logging.Logger;
  * {@code GET /v1/ws}: WebSocket, one listener per connection.
  *
  * <pre>
- * websocat 'ws://localhost:8080/v1/ws?access_token=dev-admin-1-token&amp;scopes=mall:1'
+ * websocat -H 'Authorization: Bearer dev-admin-1-token' 'ws://localhost:8080/v1/ws?scopes=mall:1'
+ * websocat "ws://localhost:8080/v1/ws?ticket=$TICKET"       # a one-time ticket from POST /v1/tickets
  * </pre>
  *
  * Server frames (text, JSON): {@code {"op":"ready","cursor":…,"scopes":[…],"resumed":…}} first, then
@@ -41,15 +41,18 @@ import java.util.logging.Logger;
  * {@code {"op":"ping"}} is answered {@code {"op":"pong"}}.
  *
  * <p>Close codes: 1000 stream lifetime reached (reconnect now), 1012 node draining (reconnect, to another node),
- * 1013 too slow to keep up (reconnect after a delay), 1011 the timeline store is unreachable (reconnect after a
- * delay), 4400 bad request (the reason says what), 4401 missing,
- * invalid or expired token, 4403 scope not allowed.
+ * 1013 too slow to keep up, or over a connection limit, or tokens cannot be checked right now (reconnect after a
+ * delay), 1011 the timeline store is unreachable (reconnect after a delay), 4400 bad request (the reason says
+ * what), 4401 missing, invalid, revoked or expired credentials (get a new token or ticket), 4403 scope or origin
+ * not allowed.
  */
 public final class WsEndpoint {
 
     public static final int LIFETIME = 1000;
     public static final int DRAINING = 1012;
     public static final int SLOW_CONSUMER = 1013;
+    /** Over a connection limit, or identities cannot be checked right now: reconnect after a delay. */
+    public static final int TRY_AGAIN_LATER = 1013;
     /** Redis could not be reached when the stream opened: reconnect after a delay. */
     public static final int UNAVAILABLE = 1011;
     public static final int BAD_REQUEST = 4400;
@@ -61,9 +64,9 @@ public final class WsEndpoint {
     private final Relay relay;
     private final StreamAccess access;
 
-    public WsEndpoint(Relay relay, Identities identities) {
+    public WsEndpoint(Relay relay, StreamAccess access) {
         this.relay = relay;
-        this.access = new StreamAccess(identities);
+        this.access = access;
     }
 
     /** A listener per connection. */
@@ -75,6 +78,7 @@ public final class WsEndpoint {
         return switch (problem.status().code()) {
             case 401 -> UNAUTHORIZED;
             case 403 -> FORBIDDEN;
+            case 429, 503 -> TRY_AGAIN_LATER;
             default -> BAD_REQUEST;
         };
     }
@@ -83,34 +87,45 @@ public final class WsEndpoint {
 
         // Helidon's WsSession does not serialize senders; the writer thread and pong replies share this lock.
         private final ReentrantLock sending = new ReentrantLock();
+        private volatile HttpPrologue prologue;
+        private volatile Headers headers;
         private volatile StreamAccess.Grant grant;
-        private volatile StreamAccess.Refused refused;
+        private volatile Limits.Permit permit;
         private volatile String resumeFrom;
         private volatile boolean open = true;
         private volatile Session session;
 
         @Override
         public Optional<Headers> onHttpUpgrade(HttpPrologue prologue, Headers headers) {
-            // Refusals are sent as close codes after the upgrade: a browser never sees an HTTP status of a failed
-            // WebSocket handshake, only a close code and reason.
-            try {
-                Optional<String> token = BearerToken.from(headers.first(HeaderNames.AUTHORIZATION))
-                        .or(() -> prologue.query().first(HttpStreams.ACCESS_TOKEN).asOptional());
-                grant = access.check(token, prologue.query().first("scopes").asOptional(),
-                        prologue.query().first("cursor").asOptional());
-            } catch (StreamAccess.Refused e) {
-                refused = e;
-            }
+            // Checked once open: a browser never sees the HTTP status of a failed WebSocket handshake, only a
+            // close code and reason, and the client's address is known only then.
+            this.prologue = prologue;
+            this.headers = headers;
             return Optional.empty();
         }
 
         @Override
         public void onOpen(WsSession ws) {
-            if (refused != null) {
+            try {
+                Optional<String> origin = headers.first(HeaderNames.ORIGIN);
+                if (!access.origins().allows(origin, headers.first(HeaderNames.HOST))) {
+                    throw new StreamAccess.Refused(Problem.forbidden("origin is not allowed"));
+                }
+                access.admit(HttpStreams.address(ws.socketContext().remotePeer().address()));
+                grant = access.check(HttpStreams.credentials(access, headers, prologue.query()),
+                        prologue.query().first("scopes").asOptional(), prologue.query().first("cursor").asOptional());
+                permit = access.acquire(grant.identity());
+            } catch (StreamAccess.Refused refused) {
                 close(ws, closeCode(refused.problem()), refused.problem().detail());
                 return;
             }
-            Thread.ofVirtual().name("alimi-ws").start(() -> write(ws));
+            Thread.ofVirtual().name("alimi-ws").start(() -> {
+                try {
+                    write(ws);
+                } finally {
+                    permit.close();
+                }
+            });
         }
 
         @Override

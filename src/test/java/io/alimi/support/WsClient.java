@@ -9,6 +9,7 @@ import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -26,10 +27,11 @@ public final class WsClient implements AutoCloseable {
     private volatile int pings;
     private final WebSocket socket;
 
-    private WsClient(int port, String pathAndQuery) {
+    private WsClient(int port, String pathAndQuery, Map<String, String> headers) {
         StringBuilder text = new StringBuilder();
-        socket = HttpClient.newHttpClient().newWebSocketBuilder()
-                .connectTimeout(Duration.ofSeconds(5))
+        WebSocket.Builder builder = HttpClient.newHttpClient().newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5));
+        headers.forEach(builder::header);
+        socket = builder
                 .buildAsync(URI.create("ws://127.0.0.1:" + port + pathAndQuery), new WebSocket.Listener() {
                     @Override
                     public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
@@ -68,7 +70,16 @@ public final class WsClient implements AutoCloseable {
     }
 
     public static WsClient connect(int port, String pathAndQuery) {
-        return new WsClient(port, pathAndQuery);
+        return new WsClient(port, pathAndQuery, Map.of());
+    }
+
+    public static WsClient connect(int port, String pathAndQuery, Map<String, String> headers) {
+        return new WsClient(port, pathAndQuery, headers);
+    }
+
+    /** Connects as the admin of {@code token}, sent in the Authorization header. */
+    public static WsClient as(int port, String token, String query) {
+        return new WsClient(port, "/v1/ws" + (query.isEmpty() ? "" : "?" + query), Map.of("Authorization", "Bearer " + token));
     }
 
     public JsonNode next(Duration timeout) {

@@ -188,8 +188,8 @@ class SseIT {
     }
 
     @Test
-    void theTokenMayComeAsAQueryParameterForEventSource() {
-        Main.Running node = node();
+    void aTokenInTheQueryIsAcceptedOnlyWhenExplicitlyAllowed() {
+        Main.Running node = node(Map.of("alimi.auth.allow-token-in-query", "true"));
         SseClient client = closing(SseClient.connect(node.port(), "/v1/stream?access_token=" + TestNode.ADMIN_42, Map.of()));
         assertEquals("ready", client.next(WAIT).type());
     }

@@ -42,8 +42,8 @@ class WebSocketAndPollIT {
         return closing(TestNode.start(overrides));
     }
 
-    private WsClient ws(Main.Running node, String query) {
-        return closing(WsClient.connect(node.port(), "/v1/ws?" + query));
+    private WsClient ws(Main.Running node, String token, String query) {
+        return closing(WsClient.as(node.port(), token, query));
     }
 
     // WebSocket
@@ -52,7 +52,7 @@ class WebSocketAndPollIT {
     void aWebSocketGetsReadyThenEventFramesWithCursors() {
         Main.Running node = node(Map.of());
         Publisher publisher = new Publisher(node.port());
-        WsClient client = ws(node, "access_token=" + TestNode.ADMIN_42);
+        WsClient client = ws(node, TestNode.ADMIN_42, "");
         JsonNode ready = client.next(WAIT);
         assertEquals("ready", ready.get("op").asText());
         assertTrue(ready.get("cursor").asText().length() > 4);
@@ -67,7 +67,7 @@ class WebSocketAndPollIT {
     void aResumeMessageRestartsDeliveryFromThatCursor() {
         Main.Running node = node(Map.of());
         Publisher publisher = new Publisher(node.port());
-        WsClient client = ws(node, "access_token=" + TestNode.ADMIN_42 + "&scopes=mall:1");
+        WsClient client = ws(node, TestNode.ADMIN_42, "scopes=mall:1");
         String start = client.next(WAIT).get("cursor").asText();
         publisher.publish("x-1", "mall:1");
         publisher.publish("x-2", "mall:1");
@@ -83,7 +83,7 @@ class WebSocketAndPollIT {
     @Test
     void aPingIsAnsweredAndIdleConnectionsArePinged() {
         Main.Running node = node(Map.of("alimi.relay.heartbeat", "200ms"));
-        WsClient client = ws(node, "access_token=" + TestNode.ADMIN_42);
+        WsClient client = ws(node, TestNode.ADMIN_42, "");
         client.next(WAIT);
         client.send("{\"op\":\"ping\"}");
         assertEquals("pong", client.next(WAIT).get("op").asText());
@@ -93,22 +93,22 @@ class WebSocketAndPollIT {
     @Test
     void refusalsAreCloseCodesWithAReason() {
         Main.Running node = node(Map.of());
-        WsClient noToken = ws(node, "");
+        WsClient noToken = closing(WsClient.connect(node.port(), "/v1/ws"));
         assertEquals(WsEndpoint.UNAUTHORIZED, noToken.closeCode(WAIT));
         assertTrue(noToken.closeReason().contains("missing credentials"), noToken.closeReason());
 
-        WsClient wide = ws(node, "access_token=" + TestNode.ADMIN_42 + "&scopes=mall:9");
+        WsClient wide = ws(node, TestNode.ADMIN_42, "scopes=mall:9");
         assertEquals(WsEndpoint.FORBIDDEN, wide.closeCode(WAIT));
 
-        WsClient badCursor = ws(node, "access_token=" + TestNode.ADMIN_42 + "&cursor=garbage!");
+        WsClient badCursor = ws(node, TestNode.ADMIN_42, "cursor=garbage!");
         assertEquals(WsEndpoint.BAD_REQUEST, badCursor.closeCode(WAIT));
 
-        WsClient badMessage = ws(node, "access_token=" + TestNode.ADMIN_42);
+        WsClient badMessage = ws(node, TestNode.ADMIN_42, "");
         badMessage.next(WAIT);
         badMessage.send("{\"op\":\"subscribe\",\"scopes\":\"mall:9\"}");
         assertEquals(WsEndpoint.BAD_REQUEST, badMessage.closeCode(WAIT));
 
-        WsClient foreignResume = ws(node, "access_token=" + TestNode.ADMIN_42);
+        WsClient foreignResume = ws(node, TestNode.ADMIN_42, "");
         foreignResume.next(WAIT);
         String foreign = new Cursor(List.of(new Cursor.Position(Scope.mall("9"), 0, 0, 0)), List.of()).encode();
         foreignResume.send("{\"op\":\"resume\",\"cursor\":\"" + foreign + "\"}");
@@ -118,7 +118,7 @@ class WebSocketAndPollIT {
     @Test
     void drainingClosesWith1012AfterANoticeCarryingTheCursor() {
         Main.Running leaving = TestNode.start(Map.of());
-        WsClient client = ws(leaving, "access_token=" + TestNode.ADMIN_42);
+        WsClient client = ws(leaving, TestNode.ADMIN_42, "");
         client.next(WAIT);
         Thread closing = Thread.ofVirtual().start(leaving::close);
         JsonNode notice = client.next(WAIT);
@@ -139,7 +139,7 @@ class WebSocketAndPollIT {
             assertEquals("1", poll.header("retry-after"));
             Http.Reply stream = http.get("/v1/stream", "Authorization", "Bearer " + TestNode.ADMIN_42);
             assertEquals(503, stream.status(), stream.body());
-            WsClient ws = ws(node, "access_token=" + TestNode.ADMIN_42);
+            WsClient ws = ws(node, TestNode.ADMIN_42, "");
             assertEquals(WsEndpoint.UNAVAILABLE, ws.closeCode(WAIT));
             Http.Reply ready = http.get("/health/ready");
             assertEquals(503, ready.status(), ready.body());

@@ -1,0 +1,183 @@
+package io.alimi.limit;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * What one node lets clients do, and how often it said no (by {@link Limit}, for metrics).
+ *
+ * <ul>
+ *   <li>connects per second per client address: a token bucket per address ({@code burst} at once, then
+ *       {@code rate} per second); over it, 429 with {@code Retry-After};</li>
+ *   <li>live connections per admin: over it, 429 (close the admin's other tabs, or wait);</li>
+ *   <li>live connections per node: over it, 503 with {@code Retry-After}, so the client tries another node.</li>
+ * </ul>
+ *
+ * Counts are per node: behind a load balancer spreading clients over N nodes, an admin may hold up to N times
+ * {@code connections-per-admin}.
+ */
+public final class Limits {
+
+    /**
+     * @param connectionsPerAdmin     live connections one admin may hold on a node
+     * @param maxConnections          live connections a node takes
+     * @param connectsPerSecondPerIp  sustained stream connects per second from one address
+     * @param connectBurstPerIp       connects one address may make at once
+     */
+    public record Settings(int connectionsPerAdmin, int maxConnections, double connectsPerSecondPerIp,
+                           int connectBurstPerIp) {
+        public static final int DEFAULT_CONNECTIONS_PER_ADMIN = 20;
+        public static final int DEFAULT_MAX_CONNECTIONS = 20_000;
+        public static final double DEFAULT_CONNECTS_PER_SECOND_PER_IP = 20;
+        public static final int DEFAULT_CONNECT_BURST_PER_IP = 100;
+
+        public static final Settings DEFAULTS = new Settings(DEFAULT_CONNECTIONS_PER_ADMIN, DEFAULT_MAX_CONNECTIONS,
+                DEFAULT_CONNECTS_PER_SECOND_PER_IP, DEFAULT_CONNECT_BURST_PER_IP);
+    }
+
+    /** A refusal: which limit, what to tell the client, and when it may try again. */
+    public record Exceeded(Limit limit, String detail, long retryAfterSeconds) {
+    }
+
+    /** A held connection slot; closing it gives the slot back (once). */
+    public interface Permit extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    private final Settings settings;
+    private final Map<Limit, LongAdder> refusals = new EnumMap<>(Limit.class);
+    private final ConcurrentHashMap<String, AtomicInteger> perAdmin = new ConcurrentHashMap<>();
+    private final AtomicInteger connections = new AtomicInteger();
+    private final Cache<String, Bucket> buckets = Caffeine.newBuilder()
+            .maximumSize(100_000)
+            .expireAfterAccess(Duration.ofMinutes(1))
+            .build();
+
+    public Limits(Settings settings) {
+        this.settings = settings;
+        for (Limit limit : Limit.values()) {
+            refusals.put(limit, new LongAdder());
+        }
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    /** Takes one connect from {@code address}'s bucket, or says how long until the next is allowed. */
+    public Optional<Exceeded> connect(String address) {
+        Bucket bucket = buckets.get(address, ignored -> new Bucket(settings.connectBurstPerIp()));
+        long waitNanos = bucket.take(settings.connectsPerSecondPerIp(), settings.connectBurstPerIp(), System.nanoTime());
+        if (waitNanos == 0) {
+            return Optional.empty();
+        }
+        return Optional.of(refused(Limit.CONNECTS_PER_SECOND_PER_IP, "too many connects from this address (limit "
+                + format(settings.connectsPerSecondPerIp()) + " per second); retry later",
+                Math.max(1, (waitNanos + 999_999_999L) / 1_000_000_000L)));
+    }
+
+    /** A connection slot for {@code adminNo}, or why there is none. */
+    public Permit acquire(String adminNo) throws LimitException {
+        if (connections.incrementAndGet() > settings.maxConnections()) {
+            connections.decrementAndGet();
+            throw new LimitException(refused(Limit.MAX_CONNECTIONS,
+                    "this node is at its connection limit; connect again (another node may take you)", 1));
+        }
+        AtomicInteger mine = perAdmin.compute(adminNo, (key, count) -> {
+            AtomicInteger held = count == null ? new AtomicInteger() : count;
+            held.incrementAndGet();
+            return held;
+        });
+        if (mine.get() > settings.connectionsPerAdmin()) {
+            release(adminNo);
+            throw new LimitException(refused(Limit.CONNECTIONS_PER_ADMIN, "this admin already has "
+                    + settings.connectionsPerAdmin() + " live connections (the limit); close one first", 5));
+        }
+        return new Permit() {
+            private boolean closed;
+
+            @Override
+            public synchronized void close() {
+                if (!closed) {
+                    closed = true;
+                    release(adminNo);
+                }
+            }
+        };
+    }
+
+    private void release(String adminNo) {
+        connections.decrementAndGet();
+        perAdmin.computeIfPresent(adminNo, (key, count) -> count.decrementAndGet() <= 0 ? null : count);
+    }
+
+    /** Counts a refusal decided elsewhere (request sizes). */
+    public void count(Limit limit) {
+        refusals.get(limit).increment();
+    }
+
+    /** How often each limit refused, since start. */
+    public Map<Limit, Long> refusals() {
+        Map<Limit, Long> counts = new EnumMap<>(Limit.class);
+        refusals.forEach((limit, adder) -> counts.put(limit, adder.sum()));
+        return counts;
+    }
+
+    /** Connections held now. */
+    public int connections() {
+        return connections.get();
+    }
+
+    private Exceeded refused(Limit limit, String detail, long retryAfterSeconds) {
+        refusals.get(limit).increment();
+        return new Exceeded(limit, detail, retryAfterSeconds);
+    }
+
+    private static String format(double value) {
+        return value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value);
+    }
+
+    /** A token bucket: {@code tokens} refill at the rate up to the burst. */
+    private static final class Bucket {
+        private double tokens;
+        private long updated = System.nanoTime();
+
+        Bucket(int burst) {
+            this.tokens = burst;
+        }
+
+        /** 0 if a token was taken, else nanoseconds until one is there. */
+        synchronized long take(double ratePerSecond, int burst, long now) {
+            tokens = Math.min(burst, tokens + (now - updated) * ratePerSecond / 1e9);
+            updated = now;
+            if (tokens >= 1) {
+                tokens -= 1;
+                return 0;
+            }
+            return (long) Math.ceil((1 - tokens) / ratePerSecond * 1e9);
+        }
+    }
+
+    /** Thrown when a limit refuses a connection. */
+    public static final class LimitException extends Exception {
+        private final transient Exceeded exceeded;
+
+        LimitException(Exceeded exceeded) {
+            super(exceeded.detail(), null, false, false);
+            this.exceeded = exceeded;
+        }
+
+        public Exceeded exceeded() {
+            return exceeded;
+        }
+    }
+}
