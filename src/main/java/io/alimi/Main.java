@@ -36,6 +36,7 @@ import io.alimi.transport.WsEndpoint;
 import io.helidon.logging.common.LogConfig;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.websocket.WsConfig;
 import io.helidon.webserver.websocket.WsRouting;
 import io.lettuce.core.api.StatefulRedisConnection;
 
@@ -185,6 +186,9 @@ public final class Main {
                     .routing(routing -> routing(routing, health, routes));
             if (api != null) {
                 server.addRouting(WsRouting.builder().endpoint("/v1/ws", api.ws().listeners()));
+                // The handshake itself refuses an origin neither listed nor Alimi's own (403): a foreign page never
+                // gets a socket. WsEndpoint checks the same list again once open.
+                server.addProtocol(WsConfig.builder().origins(origins.allowed()).build());
             }
             WebServer started = server.build().start();
             parts.add(started::stop);
@@ -202,7 +206,7 @@ public final class Main {
             if (roles.contains(Role.RELAY) && apiKeys.get().isEmpty()) {
                 LOG.warning("no API keys (alimi.publish.api-keys, alimi.publish.api-keys-file): POST /v1/events refuses every request");
             }
-            return new Running(started, bridge, relay, parts);
+            return new Running(settings, started, bridge, relay, parts);
         } catch (RuntimeException e) {
             closeAll(parts);
             throw e;
@@ -231,12 +235,14 @@ public final class Main {
 
     /** A started node. */
     public static final class Running implements AutoCloseable {
+        private final Settings settings;
         private final WebServer server;
         private final Bridge bridge;
         private final Relay relay;
         private final List<AutoCloseable> parts;
 
-        Running(WebServer server, Bridge bridge, Relay relay, List<AutoCloseable> parts) {
+        Running(Settings settings, WebServer server, Bridge bridge, Relay relay, List<AutoCloseable> parts) {
+            this.settings = settings;
             this.server = server;
             this.bridge = bridge;
             this.relay = relay;
@@ -245,6 +251,11 @@ public final class Main {
 
         public int port() {
             return server.port();
+        }
+
+        /** The settings it started with. */
+        public Settings settings() {
+            return settings;
         }
 
         public Optional<Bridge> bridge() {

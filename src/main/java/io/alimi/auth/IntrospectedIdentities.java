@@ -88,12 +88,19 @@ public final class IntrospectedIdentities implements Identities, AutoCloseable {
         }
     }
 
-    /** The admin service could not say. */
-    private static final class NoAnswer extends IOException {
+    /**
+     * The admin service could not say. A {@link TimeoutException} because the cache logs any other failure with its
+     * stack trace on every call; outages are logged here instead, at most once per {@link #OUTAGE_LOG_INTERVAL}.
+     */
+    private static final class NoAnswer extends TimeoutException {
         NoAnswer(String message) {
-            super(message, null);
+            super(message);
         }
     }
+
+    private static final long OUTAGE_LOG_INTERVAL = TimeUnit.SECONDS.toNanos(30);
+    private final java.util.concurrent.atomic.AtomicLong lastOutageLog = new java.util.concurrent.atomic.AtomicLong(
+            System.nanoTime() - OUTAGE_LOG_INTERVAL);
 
     private final Settings settings;
     private final Clock clock;
@@ -112,7 +119,7 @@ public final class IntrospectedIdentities implements Identities, AutoCloseable {
                 .expireAfter(new Lifetime())
                 .refreshAfterWrite(settings.refreshAfter())
                 .executor(executor)
-                .buildAsync(this::introspect);
+                .buildAsync((String token, java.util.concurrent.Executor ignored) -> load(token));
     }
 
     @Override
@@ -164,7 +171,33 @@ public final class IntrospectedIdentities implements Identities, AutoCloseable {
         }
     }
 
-    private Answer introspect(String token) throws IOException, InterruptedException {
+    private CompletableFuture<Answer> load(String token) {
+        CompletableFuture<Answer> answer = new CompletableFuture<>();
+        executor.execute(() -> {
+            try {
+                answer.complete(introspect(token));
+            } catch (NoAnswer e) {
+                logOutage(e);
+                answer.completeExceptionally(e);
+            } catch (InterruptedException e) {
+                answer.completeExceptionally(new NoAnswer("interrupted"));
+            } catch (RuntimeException e) {
+                answer.completeExceptionally(e);
+            }
+        });
+        return answer;
+    }
+
+    private void logOutage(NoAnswer e) {
+        long last = lastOutageLog.get();
+        long now = System.nanoTime();
+        if (now - last >= OUTAGE_LOG_INTERVAL && lastOutageLog.compareAndSet(last, now)) {
+            LOG.warning(() -> "token introspection failed: " + e.getMessage() + "; cached tokens keep working until "
+                    + "their time-to-live, others are answered 503 (logged at most every 30 s)");
+        }
+    }
+
+    private Answer introspect(String token) throws NoAnswer, InterruptedException {
         calls.increment();
         HttpRequest.Builder request = HttpRequest.newBuilder(settings.url())
                 .timeout(settings.timeout())
@@ -177,7 +210,8 @@ public final class IntrospectedIdentities implements Identities, AutoCloseable {
         try {
             response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
         } catch (IOException e) {
-            throw new NoAnswer(settings.url().getHost() + " cannot be reached (" + e.getClass().getSimpleName() + ")");
+            throw new NoAnswer(settings.url().getHost() + ":" + settings.url().getPort() + " cannot be reached ("
+                    + e.getClass().getSimpleName() + ")");
         }
         if (response.statusCode() != 200) {
             throw new NoAnswer(settings.url().getHost() + " answered HTTP " + response.statusCode());

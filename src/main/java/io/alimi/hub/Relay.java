@@ -199,10 +199,8 @@ public final class Relay implements AutoCloseable {
                     session.interruptWriter();
                 }
             }
-            if (stuckCheck) {
-                for (Recheck recheck : rechecks.values()) {
-                    recheck.startIfDue(now);
-                }
+            for (Recheck recheck : rechecks.values()) {
+                recheck.startIfDue(now);
             }
         }
     }
