@@ -22,6 +22,7 @@ import io.alimi.hub.RelaySettings;
 import io.alimi.limit.Limits;
 import io.alimi.observe.HealthCheck;
 import io.alimi.observe.HealthService;
+import io.alimi.observe.MetricsService;
 import io.alimi.timeline.Keys;
 import io.alimi.timeline.RedisConnector;
 import io.alimi.timeline.RedisHealth;
@@ -170,6 +171,7 @@ public final class Main {
             }
             Api routes = api;
             HealthService health = new HealthService(checks);
+            MetricsService metrics = new MetricsService(limits, relay);
             var server = WebServer.builder()
                     .host(host)
                     .port(port)
@@ -183,7 +185,7 @@ public final class Main {
                     // response stream's own buffer can be small.
                     .useNio(false)
                     .writeBufferSize(STREAM_WRITE_BUFFER_BYTES)
-                    .routing(routing -> routing(routing, health, routes));
+                    .routing(routing -> routing(routing, health, metrics, routes));
             if (api != null) {
                 server.addRouting(WsRouting.builder().endpoint("/v1/ws", api.ws().listeners()));
                 // The handshake itself refuses an origin neither listed nor Alimi's own (403): a foreign page never
@@ -219,11 +221,12 @@ public final class Main {
     }
 
     /** The HTTP routes of a node; {@code api} is null when the node does not run the relay role. */
-    public static void routing(HttpRouting.Builder routing, HealthService health, Api api) {
+    public static void routing(HttpRouting.Builder routing, HealthService health, MetricsService metrics, Api api) {
         if (api != null) {
             routing.addFilter(api.cors());
         }
         routing.register("/health", health);
+        routing.register("/metrics", metrics);
         if (api != null) {
             routing.register("/v1", api.browserAuth());
             routing.register("/v1/events", api.publish());

@@ -1,0 +1,65 @@
+package io.alimi.observe;
+
+import io.alimi.hub.Relay;
+import io.alimi.limit.Limit;
+import io.alimi.limit.Limits;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.util.Map;
+
+/**
+ * {@code GET /metrics}: Prometheus text format. For now the relay's counters and, by limit name, how often each
+ * limit refused a client.
+ */
+public final class MetricsService implements HttpService {
+
+    private final Limits limits;
+    private final Relay relay;
+
+    public MetricsService(Limits limits, Relay relay) {
+        this.limits = limits;
+        this.relay = relay;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/", this::metrics);
+    }
+
+    private void metrics(ServerRequest req, ServerResponse res) {
+        StringBuilder text = new StringBuilder(2048);
+        text.append("# HELP alimi_limit_refusals_total Requests and connections refused by a limit, by limit name.\n");
+        text.append("# TYPE alimi_limit_refusals_total counter\n");
+        for (Map.Entry<Limit, Long> entry : limits.refusals().entrySet()) {
+            text.append("alimi_limit_refusals_total{limit=\"").append(entry.getKey().key()).append("\"} ")
+                    .append(entry.getValue()).append('\n');
+        }
+        text.append("# HELP alimi_limit Configured value of each connection limit.\n# TYPE alimi_limit gauge\n");
+        Limits.Settings settings = limits.settings();
+        text.append("alimi_limit{limit=\"connections-per-admin\"} ").append(settings.connectionsPerAdmin()).append('\n');
+        text.append("alimi_limit{limit=\"max-connections\"} ").append(settings.maxConnections()).append('\n');
+        text.append("alimi_limit{limit=\"connects-per-second-per-ip\"} ").append(settings.connectsPerSecondPerIp()).append('\n');
+        text.append("# HELP alimi_connections Live stream connections on this node.\n# TYPE alimi_connections gauge\n");
+        text.append("alimi_connections ").append(limits.connections()).append('\n');
+        if (relay != null) {
+            Relay.Stats stats = relay.stats();
+            counter(text, "alimi_deliveries_total", "Events written to live connections.", stats.deliveries());
+            counter(text, "alimi_gaps_total", "Gaps signalled to resuming clients.", stats.gaps());
+            counter(text, "alimi_slow_consumer_disconnects_total", "Connections cut off for not keeping up.", stats.slowConsumers());
+            text.append("# HELP alimi_followed_scopes Scopes the tailer follows.\n# TYPE alimi_followed_scopes gauge\n");
+            text.append("alimi_followed_scopes ").append(stats.streams()).append('\n');
+        }
+        res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+        res.send(text.toString());
+    }
+
+    private static void counter(StringBuilder text, String name, String help, long value) {
+        text.append("# HELP ").append(name).append(' ').append(help).append('\n');
+        text.append("# TYPE ").append(name).append(" counter\n");
+        text.append(name).append(' ').append(value).append('\n');
+    }
+}
