@@ -19,6 +19,7 @@ import io.alimi.event.EnvelopeLimits;
 import io.alimi.event.EnvelopeReader;
 import io.alimi.hub.Relay;
 import io.alimi.hub.RelaySettings;
+import io.alimi.limit.ClientAddress;
 import io.alimi.limit.Limits;
 import io.alimi.observe.HealthCheck;
 import io.alimi.observe.HealthService;
@@ -111,6 +112,7 @@ public final class Main {
         ApiKeys fixedKeys = apiKeys(settings);
         Limits limits = limits(settings);
         Origins origins = origins(settings);
+        ClientAddress clientAddress = clientAddress(settings);
         StreamAccess.Policy streamPolicy = streamPolicy(settings);
         BrowserAuthService.CookieSettings cookie = cookie(settings);
         Duration ticketTtl = settings.duration("alimi.auth.ticket-ttl", Tickets.DEFAULT_TIME_TO_LIVE,
@@ -163,7 +165,7 @@ public final class Main {
             Api api = null;
             if (roles.contains(Role.RELAY)) {
                 Optional<Tickets> tickets = Optional.of(new Tickets(shared.async(), keys, ticketTtl, commandTimeout));
-                StreamAccess access = new StreamAccess(identities, tickets, streamPolicy, limits, origins);
+                StreamAccess access = new StreamAccess(identities, tickets, streamPolicy, limits, origins, clientAddress);
                 api = new Api(new PublishService(apiKeys, reader, timeline, publishLimits, limits),
                         new ScopeEventsService(identities, timeline), new SseService(relay, access),
                         new PollService(relay, access), new WsEndpoint(relay, access),
@@ -352,6 +354,14 @@ public final class Main {
                 settings.integer("alimi.limits.connects-per-second-per-ip",
                         (int) Limits.Settings.DEFAULT_CONNECTS_PER_SECOND_PER_IP, 1, 1_000_000),
                 settings.integer("alimi.limits.connect-burst-per-ip", Limits.Settings.DEFAULT_CONNECT_BURST_PER_IP, 1, 1_000_000)));
+    }
+
+    private static ClientAddress clientAddress(Settings settings) {
+        try {
+            return ClientAddress.trusting(settings.list("alimi.http.trusted-proxies"));
+        } catch (IllegalArgumentException e) {
+            throw new SettingsException("alimi.http.trusted-proxies", e.getMessage());
+        }
     }
 
     private static Origins origins(Settings settings) {

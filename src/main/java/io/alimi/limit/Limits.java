@@ -36,8 +36,8 @@ public final class Limits {
                            int connectBurstPerIp) {
         public static final int DEFAULT_CONNECTIONS_PER_ADMIN = 20;
         public static final int DEFAULT_MAX_CONNECTIONS = 20_000;
-        public static final double DEFAULT_CONNECTS_PER_SECOND_PER_IP = 20;
-        public static final int DEFAULT_CONNECT_BURST_PER_IP = 100;
+        public static final double DEFAULT_CONNECTS_PER_SECOND_PER_IP = 50;
+        public static final int DEFAULT_CONNECT_BURST_PER_IP = 500;
 
         public static final Settings DEFAULTS = new Settings(DEFAULT_CONNECTIONS_PER_ADMIN, DEFAULT_MAX_CONNECTIONS,
                 DEFAULT_CONNECTS_PER_SECOND_PER_IP, DEFAULT_CONNECT_BURST_PER_IP);

@@ -66,7 +66,7 @@ public final class BrowserAuthService implements HttpService {
         }
         Optional<String> token;
         try {
-            access.admit(HttpStreams.address(req.remotePeer().address()));
+            access.admit(req.remotePeer().address(), req.headers());
             token = token(req);
             access.identify(new StreamAccess.Credentials(token, Optional.empty(), Optional.empty(), Optional.empty()));
         } catch (StreamAccess.Refused refused) {
@@ -95,7 +95,7 @@ public final class BrowserAuthService implements HttpService {
         Optional<String> token;
         Identity identity;
         try {
-            access.admit(HttpStreams.address(req.remotePeer().address()));
+            access.admit(req.remotePeer().address(), req.headers());
             token = token(req);
             identity = access.identify(new StreamAccess.Credentials(token, Optional.empty(), Optional.empty(), Optional.empty()));
         } catch (StreamAccess.Refused refused) {

@@ -14,8 +14,6 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
@@ -52,7 +50,7 @@ final class HttpStreams {
         StreamAccess.Grant grant;
         Limits.Permit permit;
         try {
-            access.admit(address(req.remotePeer().address()));
+            access.admit(req.remotePeer().address(), req.headers());
             grant = access.check(credentials(access, req.headers(), req.query()), req.query().first("scopes").asOptional(), cursor);
             permit = access.acquire(grant.identity());
         } catch (StreamAccess.Refused refused) {
@@ -111,12 +109,6 @@ final class HttpStreams {
             }
         }
         return Optional.empty();
-    }
-
-    static String address(SocketAddress peer) {
-        return peer instanceof InetSocketAddress inet && inet.getAddress() != null
-                ? inet.getAddress().getHostAddress()
-                : String.valueOf(peer);
     }
 
     static void refuse(ServerResponse res, Problem problem) {

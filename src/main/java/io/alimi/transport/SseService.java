@@ -25,7 +25,7 @@ import java.util.Optional;
  * curl -N 'http://localhost:8080/v1/stream' -H 'Authorization: Bearer dev-admin-1-token'
  * curl -N 'http://localhost:8080/v1/stream?scopes=mall:1' -H 'Authorization: Bearer dev-admin-1-token' \
  *      -H 'Last-Event-ID: AQMAAA…'            # resume exactly after the last event received
- * new EventSource('/v1/stream?access_token=…')   // in a browser; it resumes by itself with Last-Event-ID
+ * new EventSource('/v1/stream?ticket=…')   // in a browser: a one-time ticket from POST /v1/tickets
  * </pre>
  *
  * Every message's {@code id:} is the cursor to resume from; {@code event:} is the CloudEvents type or one of

@@ -1,5 +1,6 @@
 package io.alimi.transport;
 
+import io.alimi.api.Origins;
 import io.alimi.api.Problem;
 import io.alimi.auth.Identities;
 import io.alimi.auth.Identity;
@@ -8,10 +9,14 @@ import io.alimi.auth.Tickets;
 import io.alimi.event.Cursor;
 import io.alimi.event.InvalidEventException;
 import io.alimi.event.Scope;
-import io.alimi.api.Origins;
+import io.alimi.limit.ClientAddress;
 import io.alimi.limit.Limit;
 import io.alimi.limit.Limits;
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Headers;
 
+import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -30,6 +35,8 @@ import java.util.Set;
  * not a capability).
  */
 public final class StreamAccess {
+
+    private static final HeaderName FORWARDED_FOR = HeaderNames.create("X-Forwarded-For");
 
     /** What a request carried to prove who it is. */
     record Credentials(Optional<String> bearer, Optional<String> ticket, Optional<String> queryToken,
@@ -69,13 +76,16 @@ public final class StreamAccess {
     private final Policy policy;
     private final Limits limits;
     private final Origins origins;
+    private final ClientAddress clientAddress;
 
-    public StreamAccess(Identities identities, Optional<Tickets> tickets, Policy policy, Limits limits, Origins origins) {
+    public StreamAccess(Identities identities, Optional<Tickets> tickets, Policy policy, Limits limits, Origins origins,
+                        ClientAddress clientAddress) {
         this.identities = identities;
         this.tickets = tickets;
         this.policy = policy;
         this.limits = limits;
         this.origins = origins;
+        this.clientAddress = clientAddress;
     }
 
     Policy policy() {
@@ -90,9 +100,9 @@ public final class StreamAccess {
         return origins;
     }
 
-    /** Whether {@code address} may connect now (connect rate per address). */
-    void admit(String address) throws Refused {
-        Optional<Limits.Exceeded> exceeded = limits.connect(address);
+    /** Whether the client at {@code peer} (or behind it, if it is a trusted proxy) may connect now. */
+    void admit(SocketAddress peer, Headers headers) throws Refused {
+        Optional<Limits.Exceeded> exceeded = limits.connect(clientAddress.of(peer, headers.first(FORWARDED_FOR)));
         if (exceeded.isPresent()) {
             throw new Refused(problem(exceeded.get()));
         }

@@ -111,7 +111,7 @@ public final class WsEndpoint {
                 if (!access.origins().allows(origin, headers.first(HeaderNames.HOST))) {
                     throw new StreamAccess.Refused(Problem.forbidden("origin is not allowed"));
                 }
-                access.admit(HttpStreams.address(ws.socketContext().remotePeer().address()));
+                access.admit(ws.socketContext().remotePeer().address(), headers);
                 grant = access.check(HttpStreams.credentials(access, headers, prologue.query()),
                         prologue.query().first("scopes").asOptional(), prologue.query().first("cursor").asOptional());
                 permit = access.acquire(grant.identity());

@@ -1,13 +1,14 @@
 package io.alimi.auth;
 
 import io.alimi.Main;
+import io.alimi.support.Closer;
 import io.alimi.support.AdminService;
 import io.alimi.support.Await;
 import io.alimi.support.Http;
 import io.alimi.support.SseClient;
 import io.alimi.support.TestNode;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,27 +26,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class IntrospectionIT {
 
     private static final Duration WAIT = Duration.ofSeconds(15);
-    private final List<AutoCloseable> closeAfter = new ArrayList<>();
-    private final AdminService admin = closing(new AdminService());
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (AutoCloseable c : closeAfter.reversed()) {
-            c.close();
-        }
-    }
-
-    private <T extends AutoCloseable> T closing(T closeable) {
-        closeAfter.add(closeable);
-        return closeable;
-    }
+    @RegisterExtension
+    final Closer closer = new Closer();
+    private final AdminService admin = closer.add(new AdminService());
 
     private Main.Running node(Map<String, String> overrides) {
         Map<String, String> settings = new HashMap<>(Map.of(
                 "alimi.auth.introspection.url", admin.introspectionUrl(),
                 "alimi.auth.introspection.cache-ttl", "60s"));
         settings.putAll(overrides);
-        return closing(TestNode.start(settings));
+        return closer.add(TestNode.start(settings));
     }
 
     private static Map<String, Object> admin(String adminNo, String... malls) {
@@ -110,7 +100,7 @@ class IntrospectionIT {
                 "alimi.auth.introspection.refresh-after", "1s"));
         String token = "opaque-token-revoked-01";
         admin.activate(token, admin("504", "5"));
-        SseClient client = closing(SseClient.connect(node.port(), token, "", null));
+        SseClient client = closer.add(SseClient.connect(node.port(), token, "", null));
         assertEquals("ready", client.next(WAIT).type());
 
         long revokedAt = System.nanoTime();
@@ -130,7 +120,7 @@ class IntrospectionIT {
                 "alimi.auth.introspection.refresh-after", "1s"));
         String token = "opaque-token-shrinks-01";
         admin.activate(token, admin("505", "5", "6"));
-        SseClient client = closing(SseClient.connect(node.port(), token, "scopes=mall:6", null));
+        SseClient client = closer.add(SseClient.connect(node.port(), token, "scopes=mall:6", null));
         assertEquals("ready", client.next(WAIT).type());
         admin.activate(token, admin("505", "5"));
         SseClient.Event end = client.nextExcept(WAIT);

@@ -14,11 +14,12 @@ import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import io.alimi.Main;
+import io.alimi.support.Closer;
 import io.alimi.support.AdminService;
 import io.alimi.support.Http;
 import io.alimi.support.TestNode;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -32,20 +33,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** RS256/ES256 admin tokens verified with the keys of a real JWKS URL: caching, rotation, outage. */
 class JwksIT {
 
-    private final List<AutoCloseable> closeAfter = new ArrayList<>();
-    private final AdminService admin = closing(new AdminService());
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (AutoCloseable c : closeAfter.reversed()) {
-            c.close();
-        }
-    }
-
-    private <T extends AutoCloseable> T closing(T closeable) {
-        closeAfter.add(closeable);
-        return closeable;
-    }
+    @RegisterExtension
+    final Closer closer = new Closer();
+    private final AdminService admin = closer.add(new AdminService());
 
     private static JWTClaimsSet claims() {
         return new JWTClaimsSet.Builder().subject("42").claim("malls", List.of("1"))
@@ -73,7 +63,7 @@ class JwksIT {
         RSAKey first = new RSAKeyGenerator(2048).keyID("2026-11").generate();
         ECKey ec = new ECKeyGenerator(Curve.P_256).keyID("ec-2026-11").generate();
         admin.jwks(new JWKSet(List.of(first, ec)));
-        Main.Running node = closing(TestNode.start(Map.of("alimi.auth.jwt.jwks-url", admin.jwksUrl(),
+        Main.Running node = closer.add(TestNode.start(Map.of("alimi.auth.jwt.jwks-url", admin.jwksUrl(),
                 "alimi.auth.jwt.jwks-min-refresh-interval", "0s")));
         for (int i = 0; i < 20; i++) {
             assertEquals(200, poll(node, rs256(first)));
@@ -94,7 +84,7 @@ class JwksIT {
         RSAKey key = new RSAKeyGenerator(2048).keyID("k").generate();
         admin.jwks(new JWKSet(key));
         admin.down();
-        Main.Running node = closing(TestNode.start(Map.of("alimi.auth.jwt.jwks-url", admin.jwksUrl(),
+        Main.Running node = closer.add(TestNode.start(Map.of("alimi.auth.jwt.jwks-url", admin.jwksUrl(),
                 "alimi.auth.jwt.jwks-timeout", "500ms")));
         Http.Reply reply = new Http(node.port()).get("/v1/poll?wait=0", "Authorization", "Bearer " + rs256(key));
         assertEquals(503, reply.status(), reply.body());

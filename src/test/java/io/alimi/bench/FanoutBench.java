@@ -129,7 +129,12 @@ public final class FanoutBench {
                 "ALIMI_HTTP_PORT", Integer.toString(port),
                 "ALIMI_REDIS_URL", redis.url(),
                 "ALIMI_PUBLISH_API_KEYS", "bench=" + API_KEY,
-                "ALIMI_AUTH_DEV_TOKENS_FILE", tokens.toString()));
+                "ALIMI_AUTH_DEV_TOKENS_FILE", tokens.toString(),
+                // One load client on 4 addresses stands for thousands of browsers: lift the per-address and
+                // per-node connection limits it would otherwise hit by design.
+                "ALIMI_LIMITS_CONNECTS_PER_SECOND_PER_IP", "1000000",
+                "ALIMI_LIMITS_CONNECT_BURST_PER_IP", "1000000",
+                "ALIMI_LIMITS_MAX_CONNECTIONS", "1000000"));
         Process process = builder.start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {

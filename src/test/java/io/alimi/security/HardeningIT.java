@@ -14,6 +14,7 @@ import com.nimbusds.jwt.SignedJWT;
 import io.alimi.Main;
 import io.alimi.event.Cursor;
 import io.alimi.event.Scope;
+import io.alimi.support.Closer;
 import io.alimi.support.AdminService;
 import io.alimi.support.Await;
 import io.alimi.support.Http;
@@ -25,8 +26,8 @@ import io.alimi.support.WsClient;
 import io.alimi.transport.WsEndpoint;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
@@ -55,20 +56,9 @@ class HardeningIT {
     private static final String FRONT_END = "https://admin.example.com";
     private static final RSAKey RSA = rsa("rsa-1");
 
-    private final List<AutoCloseable> closeAfter = new ArrayList<>();
-    private final AdminService admin = closing(new AdminService());
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (AutoCloseable c : closeAfter.reversed()) {
-            c.close();
-        }
-    }
-
-    private <T extends AutoCloseable> T closing(T closeable) {
-        closeAfter.add(closeable);
-        return closeable;
-    }
+    @RegisterExtension
+    final Closer closer = new Closer();
+    private final AdminService admin = closer.add(new AdminService());
 
     private static RSAKey rsa(String kid) {
         try {
@@ -88,7 +78,7 @@ class HardeningIT {
                 "alimi.auth.jwt.audience", "alimi",
                 "alimi.http.cors.allowed-origins", FRONT_END));
         settings.putAll(overrides);
-        return closing(TestNode.start(settings));
+        return closer.add(TestNode.start(settings));
     }
 
     private Main.Running node() {
@@ -150,6 +140,23 @@ class HardeningIT {
     }
 
     @Test
+    void aStreamOutlivingItsTokenIsToldToReauthenticateAtExpiry() throws JOSEException {
+        Main.Running node = node();
+        Instant expiry = Instant.now().plusSeconds(2);
+        String token = hs256(claims().expirationTime(Date.from(expiry)).build(), SECRET);
+        SseClient sse = closer.add(SseClient.connect(node.port(), token, "", null));
+        assertEquals("ready", sse.next(WAIT).type());
+        WsClient ws = closer.add(WsClient.as(node.port(), token, ""));
+        assertEquals("ready", ws.next(WAIT).get("op").asText());
+        SseClient.Event end = sse.nextExcept(WAIT);
+        assertEquals("reconnect", end.type());
+        assertEquals("reauth", end.json().get("reason").asText());
+        assertTrue(!Instant.now().isBefore(expiry.minusMillis(100)), "not before the token expires");
+        assertEquals("reauth", ws.next(WAIT).get("reason").asText());
+        assertEquals(WsEndpoint.UNAUTHORIZED, ws.closeCode(WAIT));
+    }
+
+    @Test
     void notYetValidToken() throws JOSEException {
         Main.Running node = node();
         assertRefused(401, poll(node, rs256(claims().notBeforeTime(Date.from(Instant.now().plusSeconds(300))).build(), RSA), ""));
@@ -199,9 +206,9 @@ class HardeningIT {
         assertRefused(403, poll(node, token, "scopes=admin:43"));
         assertRefused(403, poll(node, token, "scopes=partner:7"));
         assertRefused(400, poll(node, token, "scopes=mall:1%0D%0Aevent:%20x"));
-        SseClient sse = closing(SseClient.connect(node.port(), token, "scopes=mall:2", null));
+        SseClient sse = closer.add(SseClient.connect(node.port(), token, "scopes=mall:2", null));
         assertEquals(403, sse.status());
-        WsClient ws = closing(WsClient.as(node.port(), token, "scopes=mall:2"));
+        WsClient ws = closer.add(WsClient.as(node.port(), token, "scopes=mall:2"));
         assertEquals(WsEndpoint.FORBIDDEN, ws.closeCode(WAIT));
     }
 
@@ -213,7 +220,7 @@ class HardeningIT {
         String token = hs256(claims().build(), SECRET);
         Http.Reply reply = new Http(node.port()).get("/v1/poll?wait=0&cursor=" + theirs, "Authorization", "Bearer " + token);
         assertRefused(403, reply);
-        SseClient sse = closing(SseClient.connect(node.port(), token, "", theirs));
+        SseClient sse = closer.add(SseClient.connect(node.port(), token, "", theirs));
         assertEquals(403, sse.status());
         assertTrue(sse.statusBody().contains("mall:2"), sse.statusBody());
     }
@@ -228,9 +235,9 @@ class HardeningIT {
         assertRefused(401, reply);
         assertTrue(reply.body().contains("ticket"), "the refusal says what to do instead: " + reply.body());
         assertFalse(reply.body().contains(token));
-        SseClient sse = closing(SseClient.connect(node.port(), "/v1/stream?access_token=" + token, Map.of()));
+        SseClient sse = closer.add(SseClient.connect(node.port(), "/v1/stream?access_token=" + token, Map.of()));
         assertEquals(401, sse.status());
-        WsClient ws = closing(WsClient.connect(node.port(), "/v1/ws?access_token=" + token));
+        WsClient ws = closer.add(WsClient.connect(node.port(), "/v1/ws?access_token=" + token));
         assertEquals(WsEndpoint.UNAUTHORIZED, ws.closeCode(WAIT));
     }
 
@@ -245,11 +252,11 @@ class HardeningIT {
     void aTicketOpensOneStreamForItsAdminOnly() throws JOSEException {
         Main.Running node = node();
         String ticket = ticket(node, hs256(claims().build(), SECRET));
-        SseClient sse = closing(SseClient.connect(node.port(), "/v1/stream?ticket=" + ticket, Map.of()));
+        SseClient sse = closer.add(SseClient.connect(node.port(), "/v1/stream?ticket=" + ticket, Map.of()));
         SseClient.Event ready = sse.next(WAIT);
         assertEquals("ready", ready.type());
         assertEquals("[\"all\",\"mall:1\",\"admin:42\"]", ready.json().get("scopes").toString());
-        WsClient ws = closing(WsClient.connect(node.port(), "/v1/ws?ticket=" + ticket(node, rs256(claims().build(), RSA))));
+        WsClient ws = closer.add(WsClient.connect(node.port(), "/v1/ws?ticket=" + ticket(node, rs256(claims().build(), RSA))));
         assertEquals("ready", ws.next(WAIT).get("op").asText());
     }
 
@@ -257,17 +264,17 @@ class HardeningIT {
     void ticketReuseEvenOnAnotherNode() throws JOSEException {
         Main.Running one = node();
         Main.Running other = node(Map.of("alimi.redis.key-prefix", TestServers.uniquePrefix()));
-        Main.Running sameStore = closing(TestNode.start(Map.of(
+        Main.Running sameStore = closer.add(TestNode.start(Map.of(
                 "alimi.redis.key-prefix", prefixOf(one),
                 "alimi.auth.jwt.hs256-secret", SECRET,
                 "alimi.auth.jwt.issuer", "back-office", "alimi.auth.jwt.audience", "alimi")));
         String ticket = ticket(one, hs256(claims().build(), SECRET));
-        SseClient first = closing(SseClient.connect(sameStore.port(), "/v1/stream?ticket=" + ticket, Map.of()));
+        SseClient first = closer.add(SseClient.connect(sameStore.port(), "/v1/stream?ticket=" + ticket, Map.of()));
         assertEquals("ready", first.next(WAIT).type(), "redeemed on another node of the same deployment");
         Http.Reply again = new Http(one.port()).get("/v1/poll?wait=0&ticket=" + ticket);
         assertRefused(401, again);
         assertTrue(again.json().get("detail").asText().contains("already used"), again.body());
-        WsClient ws = closing(WsClient.connect(one.port(), "/v1/ws?ticket=" + ticket));
+        WsClient ws = closer.add(WsClient.connect(one.port(), "/v1/ws?ticket=" + ticket));
         assertEquals(WsEndpoint.UNAUTHORIZED, ws.closeCode(WAIT));
         assertRefused(401, new Http(other.port()).get("/v1/poll?wait=0&ticket=" + ticket));
     }
@@ -333,7 +340,7 @@ class HardeningIT {
         Http.Reply direct = http.post("/v1/tickets", null, "", "Origin", "https://evil.example", "Authorization", "Bearer " + token);
         assertRefused(403, direct);
         assertTrue(direct.json().get("detail").asText().contains("https://evil.example"), direct.body());
-        SseClient sse = closing(SseClient.connect(node.port(), "/v1/stream?ticket=" + ticket(node, token),
+        SseClient sse = closer.add(SseClient.connect(node.port(), "/v1/stream?ticket=" + ticket(node, token),
                 Map.of("Origin", "https://evil.example")));
         assertEquals(403, sse.status());
         assertHandshakeRefused(node, "/v1/ws?ticket=" + ticket(node, token), Map.of("Origin", "https://evil.example"));
@@ -354,7 +361,7 @@ class HardeningIT {
                 "Authorization", "Bearer " + hs256(claims().build(), SECRET));
         assertEquals(200, ticket.status());
         assertEquals(FRONT_END, ticket.header("Access-Control-Allow-Origin"));
-        WsClient ws = closing(WsClient.connect(node.port(), "/v1/ws?ticket=" + ticket.json().get("ticket").asText(),
+        WsClient ws = closer.add(WsClient.connect(node.port(), "/v1/ws?ticket=" + ticket.json().get("ticket").asText(),
                 Map.of("Origin", FRONT_END)));
         assertEquals("ready", ws.next(WAIT).get("op").asText());
     }
@@ -382,7 +389,7 @@ class HardeningIT {
         assertTrue(cookie.startsWith("alimi_token=" + token + ";"), cookie);
         assertTrue(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Secure")
                 && cookie.contains("Path=/v1"), cookie);
-        SseClient sse = closing(SseClient.connect(node.port(), "/v1/stream", Map.of("Cookie", "other=1; alimi_token=" + token)));
+        SseClient sse = closer.add(SseClient.connect(node.port(), "/v1/stream", Map.of("Cookie", "other=1; alimi_token=" + token)));
         assertEquals("ready", sse.next(WAIT).type());
         // Cross-site WebSocket hijacking: a foreign page's socket would carry the cookie.
         assertHandshakeRefused(node, "/v1/ws", Map.of("Cookie", "alimi_token=" + token, "Origin", "https://evil.example"));
@@ -393,7 +400,7 @@ class HardeningIT {
     void cookiesAreIgnoredUnlessEnabled() throws JOSEException {
         Main.Running node = node();
         String token = hs256(claims().build(), SECRET);
-        SseClient sse = closing(SseClient.connect(node.port(), "/v1/stream", Map.of("Cookie", "alimi_token=" + token)));
+        SseClient sse = closer.add(SseClient.connect(node.port(), "/v1/stream", Map.of("Cookie", "alimi_token=" + token)));
         assertEquals(401, sse.status());
         assertEquals(404, new Http(node.port()).post("/v1/cookie", null, "", "Authorization", "Bearer " + token).status());
     }
@@ -456,7 +463,7 @@ class HardeningIT {
             bodies.add(http.post("/v1/events", "application/cloudevents+json", "{", "X-Api-Key", TestNode.API_KEY).body());
             bodies.add(http.post("/v1/cookie", null, "", "Authorization", "Bearer " + expired).body());
             bodies.add(http.get("/v1/scopes/mall:1/events", "Authorization", "Bearer " + expired).body());
-            SseClient sse = closing(SseClient.connect(node.port(), "/v1/stream?access_token=" + good, Map.of()));
+            SseClient sse = closer.add(SseClient.connect(node.port(), "/v1/stream?access_token=" + good, Map.of()));
             bodies.add(sse.statusBody());
             node.close();
         } finally {

@@ -1,6 +1,7 @@
 package io.alimi.security;
 
 import io.alimi.Main;
+import io.alimi.support.Closer;
 import io.alimi.support.Await;
 import io.alimi.support.Events;
 import io.alimi.support.Http;
@@ -8,8 +9,8 @@ import io.alimi.support.SseClient;
 import io.alimi.support.TestNode;
 import io.alimi.support.WsClient;
 import io.alimi.transport.WsEndpoint;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -31,22 +32,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class LimitsIT {
 
     private static final Duration WAIT = Duration.ofSeconds(10);
-    private final List<AutoCloseable> closeAfter = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (AutoCloseable c : closeAfter.reversed()) {
-            c.close();
-        }
-    }
-
-    private <T extends AutoCloseable> T closing(T closeable) {
-        closeAfter.add(closeable);
-        return closeable;
-    }
+    @RegisterExtension
+    final Closer closer = new Closer();
 
     private Main.Running node(Map<String, String> overrides) {
-        return closing(TestNode.start(overrides));
+        return closer.add(TestNode.start(overrides));
     }
 
     private static String metric(Main.Running node, String limit) {
@@ -71,7 +61,7 @@ class LimitsIT {
         assertEquals(429, refused.status(), refused.body());
         assertEquals("1", refused.header("Retry-After"));
         assertTrue(refused.json().get("detail").asText().contains("too many connects"), refused.body());
-        WsClient ws = closing(WsClient.as(node.port(), TestNode.ADMIN_42, ""));
+        WsClient ws = closer.add(WsClient.as(node.port(), TestNode.ADMIN_42, ""));
         assertEquals(WsEndpoint.TRY_AGAIN_LATER, ws.closeCode(WAIT));
         assertEquals("2", metric(node, "connects-per-second-per-ip"));
         Await.until(WAIT, "the bucket to refill", () ->
@@ -82,14 +72,14 @@ class LimitsIT {
     void anAdminOverItsConnectionLimitIsAnswered429AndAFreedSlotIsReused() {
         // A closed SSE client is noticed at the next writes: heartbeats every 200 ms make that quick.
         Main.Running node = node(Map.of("alimi.limits.connections-per-admin", "2", "alimi.relay.heartbeat", "200ms"));
-        SseClient first = closing(SseClient.connect(node.port(), TestNode.ADMIN_42, "", null));
+        SseClient first = closer.add(SseClient.connect(node.port(), TestNode.ADMIN_42, "", null));
         assertEquals("ready", first.next(WAIT).type());
-        WsClient second = closing(WsClient.as(node.port(), TestNode.ADMIN_42, ""));
+        WsClient second = closer.add(WsClient.as(node.port(), TestNode.ADMIN_42, ""));
         assertEquals("ready", second.next(WAIT).get("op").asText());
-        SseClient third = closing(SseClient.connect(node.port(), TestNode.ADMIN_42, "", null));
+        SseClient third = closer.add(SseClient.connect(node.port(), TestNode.ADMIN_42, "", null));
         assertEquals(429, third.status());
         assertTrue(third.statusBody().contains("already has 2 live connections"), third.statusBody());
-        SseClient otherAdmin = closing(SseClient.connect(node.port(), TestNode.ADMIN_77, "", null));
+        SseClient otherAdmin = closer.add(SseClient.connect(node.port(), TestNode.ADMIN_77, "", null));
         assertEquals("ready", otherAdmin.next(WAIT).type(), "the limit is per admin");
         assertEquals("1", metric(node, "connections-per-admin"));
         first.close();
@@ -106,7 +96,7 @@ class LimitsIT {
     @Test
     void aNodeAtItsConnectionLimitAnswers503SoTheClientTriesAnother() {
         Main.Running node = node(Map.of("alimi.limits.max-connections", "1"));
-        SseClient first = closing(SseClient.connect(node.port(), TestNode.ADMIN_42, "", null));
+        SseClient first = closer.add(SseClient.connect(node.port(), TestNode.ADMIN_42, "", null));
         assertEquals("ready", first.next(WAIT).type());
         Http.Reply refused = new Http(node.port()).get("/v1/poll?wait=0", "Authorization", "Bearer " + TestNode.ADMIN_77);
         assertEquals(503, refused.status());

@@ -2,13 +2,14 @@ package io.alimi.security;
 
 import io.alimi.Main;
 import io.alimi.event.Scope;
+import io.alimi.support.Closer;
 import io.alimi.support.Events;
 import io.alimi.support.Publisher;
 import io.alimi.support.SseClient;
 import io.alimi.support.TestNode;
 import io.alimi.support.WsClient;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -40,19 +41,8 @@ class TenantIsolationPropertyIT {
     private static final int ADMINS = 40;
     private static final int EVENTS = 400;
 
-    private final List<AutoCloseable> closeAfter = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (AutoCloseable c : closeAfter.reversed()) {
-            c.close();
-        }
-    }
-
-    private <T extends AutoCloseable> T closing(T closeable) {
-        closeAfter.add(closeable);
-        return closeable;
-    }
+    @RegisterExtension
+    final Closer closer = new Closer();
 
     private record Admin(String token, String adminNo, Set<String> malls, String partner, Set<Scope> followed) {
     }
@@ -96,7 +86,7 @@ class TenantIsolationPropertyIT {
         Path file = Files.createTempFile("alimi-isolation-", ".json");
         file.toFile().deleteOnExit();
         Files.writeString(file, tokens);
-        Main.Running node = closing(TestNode.start(Map.of("alimi.auth.dev-tokens-file", file.toString())));
+        Main.Running node = closer.add(TestNode.start(Map.of("alimi.auth.dev-tokens-file", file.toString())));
 
         Map<String, Set<String>> received = new ConcurrentHashMap<>();
         Map<String, AutoCloseable> clients = new HashMap<>();
@@ -104,11 +94,11 @@ class TenantIsolationPropertyIT {
             received.put(admin.adminNo(), ConcurrentHashMap.newKeySet());
             String scopes = "scopes=" + String.join(",", admin.followed().stream().map(Scope::toString).toList());
             if (random.nextBoolean()) {
-                SseClient client = closing(SseClient.connect(node.port(), admin.token(), scopes, null));
+                SseClient client = closer.add(SseClient.connect(node.port(), admin.token(), scopes, null));
                 assertEquals("ready", client.next(WAIT).type(), context);
                 clients.put(admin.adminNo(), client);
             } else {
-                WsClient client = closing(WsClient.as(node.port(), admin.token(), scopes));
+                WsClient client = closer.add(WsClient.as(node.port(), admin.token(), scopes));
                 assertEquals("ready", client.next(WAIT).get("op").asText(), context);
                 clients.put(admin.adminNo(), client);
             }

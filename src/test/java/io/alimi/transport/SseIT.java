@@ -4,14 +4,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.alimi.Main;
 import io.alimi.event.Cursor;
 import io.alimi.event.Scope;
+import io.alimi.support.Closer;
 import io.alimi.support.Await;
 import io.alimi.support.Events;
 import io.alimi.support.Publisher;
 import io.alimi.support.SseClient;
 import io.alimi.support.TestNode;
 import io.alimi.support.TestServers;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.InputStream;
 import java.net.Socket;
@@ -31,22 +32,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SseIT {
 
     private static final Duration WAIT = Duration.ofSeconds(10);
-    private final List<AutoCloseable> closeAfter = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (AutoCloseable c : closeAfter.reversed()) {
-            c.close();
-        }
-    }
-
-    private <T extends AutoCloseable> T closing(T closeable) {
-        closeAfter.add(closeable);
-        return closeable;
-    }
+    @RegisterExtension
+    final Closer closer = new Closer();
 
     private Main.Running node(Map<String, String> overrides) {
-        return closing(TestNode.start(overrides));
+        return closer.add(TestNode.start(overrides));
     }
 
     private Main.Running node() {
@@ -54,7 +44,7 @@ class SseIT {
     }
 
     private SseClient client(Main.Running node, String token, String query, String lastEventId) {
-        return closing(SseClient.connect(node.port(), token, query, lastEventId));
+        return closer.add(SseClient.connect(node.port(), token, query, lastEventId));
     }
 
     private static List<String> ids(List<SseClient.Event> events) {
@@ -167,7 +157,7 @@ class SseIT {
     @Test
     void refusalsNameWhatIsWrong() {
         Main.Running node = node();
-        SseClient noToken = closing(SseClient.connect(node.port(), "/v1/stream", Map.of()));
+        SseClient noToken = closer.add(SseClient.connect(node.port(), "/v1/stream", Map.of()));
         assertEquals(401, noToken.status());
         assertTrue(noToken.statusBody().contains("missing credentials"), noToken.statusBody());
 
@@ -190,7 +180,7 @@ class SseIT {
     @Test
     void aTokenInTheQueryIsAcceptedOnlyWhenExplicitlyAllowed() {
         Main.Running node = node(Map.of("alimi.auth.allow-token-in-query", "true"));
-        SseClient client = closing(SseClient.connect(node.port(), "/v1/stream?access_token=" + TestNode.ADMIN_42, Map.of()));
+        SseClient client = closer.add(SseClient.connect(node.port(), "/v1/stream?access_token=" + TestNode.ADMIN_42, Map.of()));
         assertEquals("ready", client.next(WAIT).type());
     }
 

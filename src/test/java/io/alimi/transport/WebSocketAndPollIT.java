@@ -4,14 +4,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.alimi.Main;
 import io.alimi.event.Cursor;
 import io.alimi.event.Scope;
+import io.alimi.support.Closer;
 import io.alimi.support.Await;
 import io.alimi.support.Http;
 import io.alimi.support.Publisher;
 import io.alimi.support.TestNode;
 import io.alimi.support.TestServers;
 import io.alimi.support.WsClient;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,26 +25,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class WebSocketAndPollIT {
 
     private static final Duration WAIT = Duration.ofSeconds(10);
-    private final List<AutoCloseable> closeAfter = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (AutoCloseable c : closeAfter.reversed()) {
-            c.close();
-        }
-    }
-
-    private <T extends AutoCloseable> T closing(T closeable) {
-        closeAfter.add(closeable);
-        return closeable;
-    }
+    @RegisterExtension
+    final Closer closer = new Closer();
 
     private Main.Running node(Map<String, String> overrides) {
-        return closing(TestNode.start(overrides));
+        return closer.add(TestNode.start(overrides));
     }
 
     private WsClient ws(Main.Running node, String token, String query) {
-        return closing(WsClient.as(node.port(), token, query));
+        return closer.add(WsClient.as(node.port(), token, query));
     }
 
     // WebSocket
@@ -93,7 +83,7 @@ class WebSocketAndPollIT {
     @Test
     void refusalsAreCloseCodesWithAReason() {
         Main.Running node = node(Map.of());
-        WsClient noToken = closing(WsClient.connect(node.port(), "/v1/ws"));
+        WsClient noToken = closer.add(WsClient.connect(node.port(), "/v1/ws"));
         assertEquals(WsEndpoint.UNAUTHORIZED, noToken.closeCode(WAIT));
         assertTrue(noToken.closeReason().contains("missing credentials"), noToken.closeReason());
 
