@@ -8,7 +8,9 @@ import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -54,16 +56,20 @@ public final class Limits {
     }
 
     private final Settings settings;
+    private final long intervalNanos;
+    private final long burstNanos;
     private final Map<Limit, LongAdder> refusals = new EnumMap<>(Limit.class);
     private final ConcurrentHashMap<String, AtomicInteger> perAdmin = new ConcurrentHashMap<>();
     private final AtomicInteger connections = new AtomicInteger();
-    private final Cache<String, Bucket> buckets = Caffeine.newBuilder()
+    private final Cache<String, Pace> buckets = Caffeine.newBuilder()
             .maximumSize(100_000)
             .expireAfterAccess(Duration.ofMinutes(1))
             .build();
 
     public Limits(Settings settings) {
         this.settings = settings;
+        this.intervalNanos = (long) Math.ceil(1e9 / settings.connectsPerSecondPerIp());
+        this.burstNanos = intervalNanos * settings.connectBurstPerIp();
         for (Limit limit : Limit.values()) {
             refusals.put(limit, new LongAdder());
         }
@@ -75,8 +81,11 @@ public final class Limits {
 
     /** Takes one connect from {@code address}'s bucket, or says how long until the next is allowed. */
     public Optional<Exceeded> connect(String address) {
-        Bucket bucket = buckets.get(address, ignored -> new Bucket(settings.connectBurstPerIp()));
-        long waitNanos = bucket.take(settings.connectsPerSecondPerIp(), settings.connectBurstPerIp(), System.nanoTime());
+        Pace pace = buckets.getIfPresent(address);
+        if (pace == null) {
+            pace = buckets.get(address, ignored -> new Pace());
+        }
+        long waitNanos = pace.take(intervalNanos, burstNanos, System.nanoTime());
         if (waitNanos == 0) {
             return Optional.empty();
         }
@@ -92,32 +101,42 @@ public final class Limits {
             throw new LimitException(refused(Limit.MAX_CONNECTIONS,
                     "this node is at its connection limit; connect again (another node may take you)", 1));
         }
-        AtomicInteger mine = perAdmin.compute(adminNo, (key, count) -> {
-            AtomicInteger held = count == null ? new AtomicInteger() : count;
-            held.incrementAndGet();
-            return held;
-        });
+        AtomicInteger mine = held(adminNo);
         if (mine.get() > settings.connectionsPerAdmin()) {
-            release(adminNo);
+            release(adminNo, mine);
             throw new LimitException(refused(Limit.CONNECTIONS_PER_ADMIN, "this admin already has "
                     + settings.connectionsPerAdmin() + " live connections (the limit); close one first", 5));
         }
-        return new Permit() {
-            private boolean closed;
-
-            @Override
-            public synchronized void close() {
-                if (!closed) {
-                    closed = true;
-                    release(adminNo);
-                }
+        AtomicBoolean closed = new AtomicBoolean();
+        return () -> {
+            if (closed.compareAndSet(false, true)) {
+                release(adminNo, mine);
             }
         };
     }
 
-    private void release(String adminNo) {
+    /**
+     * Counts one more connection of {@code adminNo}, without locks (see {@link Pace}): a counter that dropped to
+     * zero is retired (set negative) before it leaves the map, and a thread that finds a retired one takes a new.
+     */
+    private AtomicInteger held(String adminNo) {
+        while (true) {
+            AtomicInteger count = perAdmin.get(adminNo);
+            if (count == null) {
+                count = perAdmin.computeIfAbsent(adminNo, ignored -> new AtomicInteger());
+            }
+            if (count.incrementAndGet() > 0) {
+                return count;
+            }
+            perAdmin.remove(adminNo, count);
+        }
+    }
+
+    private void release(String adminNo, AtomicInteger count) {
         connections.decrementAndGet();
-        perAdmin.computeIfPresent(adminNo, (key, count) -> count.decrementAndGet() <= 0 ? null : count);
+        if (count.decrementAndGet() == 0 && count.compareAndSet(0, Integer.MIN_VALUE)) {
+            perAdmin.remove(adminNo, count);
+        }
     }
 
     /** Counts a refusal decided elsewhere (request sizes). */
@@ -130,6 +149,11 @@ public final class Limits {
         Map<Limit, Long> counts = new EnumMap<>(Limit.class);
         refusals.forEach((limit, adder) -> counts.put(limit, adder.sum()));
         return counts;
+    }
+
+    /** Admins holding connections now. */
+    int admins() {
+        return perAdmin.size();
     }
 
     /** Connections held now. */
@@ -146,24 +170,26 @@ public final class Limits {
         return value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value);
     }
 
-    /** A token bucket: {@code tokens} refill at the rate up to the burst. */
-    private static final class Bucket {
-        private double tokens;
-        private long updated = System.nanoTime();
+    /**
+     * A token bucket kept as one number (the generic cell rate algorithm): the time at which the bucket would be
+     * full again. Lock-free: thousands of connects from one address at once never queue on a lock (a virtual
+     * thread parked deep in a lock keeps that stack depth for the life of its connection).
+     */
+    private static final class Pace {
+        private final AtomicLong fullAt = new AtomicLong(Long.MIN_VALUE);
 
-        Bucket(int burst) {
-            this.tokens = burst;
-        }
-
-        /** 0 if a token was taken, else nanoseconds until one is there. */
-        synchronized long take(double ratePerSecond, int burst, long now) {
-            tokens = Math.min(burst, tokens + (now - updated) * ratePerSecond / 1e9);
-            updated = now;
-            if (tokens >= 1) {
-                tokens -= 1;
-                return 0;
+        /** 0 if a connect may go now, else nanoseconds until one may. */
+        long take(long interval, long burst, long now) {
+            while (true) {
+                long current = fullAt.get();
+                long next = Math.max(current == Long.MIN_VALUE ? now : current, now) + interval;
+                if (next - now > burst) {
+                    return next - now - burst;
+                }
+                if (fullAt.compareAndSet(current, next)) {
+                    return 0;
+                }
             }
-            return (long) Math.ceil((1 - tokens) / ratePerSecond * 1e9);
         }
     }
 
