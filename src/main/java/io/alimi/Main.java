@@ -5,6 +5,7 @@ import io.alimi.api.Origins;
 import io.alimi.api.PublishLimits;
 import io.alimi.api.PublishService;
 import io.alimi.api.ScopeEventsService;
+import io.alimi.api.TimelineService;
 import io.alimi.api.TransportProblems;
 import io.alimi.auth.ApiKeySource;
 import io.alimi.auth.ApiKeys;
@@ -27,6 +28,7 @@ import io.alimi.observe.MetricsService;
 import io.alimi.timeline.Keys;
 import io.alimi.timeline.RedisConnector;
 import io.alimi.timeline.RedisHealth;
+import io.alimi.timeline.ReadState;
 import io.alimi.timeline.RedisTimeline;
 import io.alimi.timeline.Retention;
 import io.alimi.timeline.Timeline;
@@ -169,7 +171,8 @@ public final class Main {
                 api = new Api(new PublishService(apiKeys, reader, timeline, publishLimits, limits),
                         new ScopeEventsService(identities, timeline), new SseService(relay, access),
                         new PollService(relay, access), new WsEndpoint(relay, access),
-                        new BrowserAuthService(access, tickets, cookie), new Cors(origins));
+                        new BrowserAuthService(access, tickets, cookie), new Cors(origins),
+                        new TimelineService(identities, new ReadState(shared.async(), keys, timeline, retention.maxAge())));
             }
             Api routes = api;
             HealthService health = new HealthService(checks);
@@ -219,7 +222,7 @@ public final class Main {
 
     /** The services of the relay role. */
     public record Api(PublishService publish, ScopeEventsService scopes, SseService sse, PollService poll, WsEndpoint ws,
-                      BrowserAuthService browserAuth, Cors cors) {
+                      BrowserAuthService browserAuth, Cors cors, TimelineService timeline) {
     }
 
     /** The HTTP routes of a node; {@code api} is null when the node does not run the relay role. */
@@ -233,6 +236,7 @@ public final class Main {
             routing.register("/v1", api.browserAuth());
             routing.register("/v1/events", api.publish());
             routing.register("/v1/scopes", api.scopes());
+            routing.register("/v1/timeline", api.timeline());
             routing.register("/v1/stream", api.sse());
             routing.register("/v1/poll", api.poll());
         }

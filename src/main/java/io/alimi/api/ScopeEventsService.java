@@ -1,10 +1,7 @@
 package io.alimi.api;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import io.alimi.auth.BearerToken;
-import io.alimi.auth.IdentityUnavailableException;
 import io.alimi.auth.Identities;
-import io.alimi.auth.Identity;
 import io.alimi.auth.Profile;
 import io.alimi.event.EventJson;
 import io.alimi.event.Scope;
@@ -59,22 +56,8 @@ public final class ScopeEventsService implements HttpService {
     }
 
     private void events(ServerRequest req, ServerResponse res) {
-        Optional<String> token = BearerToken.from(req.headers().first(HeaderNames.AUTHORIZATION));
-        if (token.isEmpty()) {
-            res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer");
-            Problem.unauthorized("missing Authorization: Bearer <admin token>").send(res);
-            return;
-        }
-        Optional<Profile> profile;
-        try {
-            profile = identities.resolve(token.get()).map(Identity::profile);
-        } catch (IdentityUnavailableException e) {
-            Problem.unavailable("admin tokens cannot be checked right now; retry").send(res);
-            return;
-        }
+        Optional<Profile> profile = AdminAuth.profile(identities, req, res);
         if (profile.isEmpty()) {
-            res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"");
-            Problem.unauthorized("the admin token is not valid").send(res);
             return;
         }
         Scope scope;

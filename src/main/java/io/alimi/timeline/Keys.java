@@ -35,4 +35,14 @@ public record Keys(String prefix) {
     public String ticket(String digest) {
         return prefix + "ticket:" + digest;
     }
+
+    /** {@code alimi:rd:{admin:42}}: the admin's "read up to" marker. */
+    public String readMarker(String adminNo) {
+        return prefix + "rd:{" + Scope.admin(adminNo) + "}";
+    }
+
+    /** {@code alimi:rd:{admin:42}:ids}: events the admin read one by one, above the marker. */
+    public String readIds(String adminNo) {
+        return readMarker(adminNo) + ":ids";
+    }
 }

@@ -142,7 +142,7 @@ class HardeningIT {
     @Test
     void aStreamOutlivingItsTokenIsToldToReauthenticateAtExpiry() throws JOSEException {
         Main.Running node = node();
-        Instant expiry = Instant.now().plusSeconds(2);
+        Instant expiry = Instant.now().plusSeconds(2).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
         String token = hs256(claims().expirationTime(Date.from(expiry)).build(), SECRET);
         SseClient sse = closer.add(SseClient.connect(node.port(), token, "", null));
         assertEquals("ready", sse.next(WAIT).type());

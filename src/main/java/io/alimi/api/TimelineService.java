@@ -1,0 +1,256 @@
+package io.alimi.api;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.alimi.auth.Identities;
+import io.alimi.auth.Profile;
+import io.alimi.event.EnvelopeReader;
+import io.alimi.event.EventJson;
+import io.alimi.event.InvalidEventException;
+import io.alimi.event.Scope;
+import io.alimi.timeline.MergedTimeline;
+import io.alimi.timeline.ReadState;
+import io.alimi.timeline.TimelinePosition;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.LinkedHashSet;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletionException;
+import java.util.function.Predicate;
+
+/**
+ * The admin's bell: their merged history and what they have read.
+ *
+ * <pre>
+ * GET  /v1/timeline?limit=20&amp;type=order.&amp;before=&lt;next&gt;     newest first, each event once, stable paging
+ * POST /v1/timeline/read   {"upTo": "&lt;position&gt;"} | {"upTo": "latest"} | {"eventId": "&lt;id&gt;"}
+ * GET  /v1/timeline/unread-count                                   {"count": 12, "capped": false, "text": "12"}
+ * </pre>
+ *
+ * Items: {@code {"position": "<entry id>.<scope>", "scope": …, "read": …, "event": {…envelope…}}}; {@code next}
+ * is the {@code before} of the following (older) page, null at the end. {@code scopes=} narrows the history to
+ * some of the admin's scopes (never widens); {@code type=} keeps the events whose type starts with it.
+ */
+public final class TimelineService implements HttpService {
+
+    public static final int DEFAULT_LIMIT = 20;
+    public static final int MAX_LIMIT = 100;
+    private static final int MAX_READ_BODY = 4096;
+
+    private final Identities identities;
+    private final ReadState reads;
+
+    public TimelineService(Identities identities, ReadState reads) {
+        this.identities = identities;
+        this.reads = reads;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/", this::page)
+                .get("/unread-count", this::unreadCount)
+                .post("/read", this::read);
+    }
+
+    private void page(ServerRequest req, ServerResponse res) {
+        Optional<Profile> profile = AdminAuth.profile(identities, req, res);
+        if (profile.isEmpty()) {
+            return;
+        }
+        Set<Scope> scopes;
+        Optional<TimelinePosition> before;
+        int limit;
+        Optional<String> type;
+        try {
+            scopes = followed(profile.get(), req.query().first("scopes").asOptional());
+            before = req.query().first("before").asOptional().filter(text -> !text.isEmpty())
+                    .map(text -> parsePosition("before", text));
+            limit = limit(req.query().first("limit").asOptional());
+            type = req.query().first("type").asOptional().filter(text -> !text.isEmpty());
+        } catch (IllegalArgumentException e) {
+            Problem.badRequest(e.getMessage()).send(res);
+            return;
+        } catch (Forbidden e) {
+            Problem.forbidden(e.getMessage()).send(res);
+            return;
+        }
+        try {
+            ReadState.Marks marks = reads.marks(profile.get().adminNo());
+            Predicate<io.alimi.timeline.Entry> include = type.<Predicate<io.alimi.timeline.Entry>>map(
+                    prefix -> entry -> entry.type().startsWith(prefix)).orElse(entry -> true);
+            MergedTimeline.Page page = reads.merged().page(scopes, before, Optional.empty(), limit, include);
+            send(res, body(page, marks));
+        } catch (CompletionException e) {
+            Problem.unavailable("the timeline store cannot be reached").send(res);
+        }
+    }
+
+    private void unreadCount(ServerRequest req, ServerResponse res) {
+        Optional<Profile> profile = AdminAuth.profile(identities, req, res);
+        if (profile.isEmpty()) {
+            return;
+        }
+        try {
+            send(res, unreadJson(reads.unread(profile.get().adminNo(), profile.get().scopes())));
+        } catch (CompletionException e) {
+            Problem.unavailable("the timeline store cannot be reached").send(res);
+        }
+    }
+
+    private void read(ServerRequest req, ServerResponse res) {
+        Optional<Profile> profile = AdminAuth.profile(identities, req, res);
+        if (profile.isEmpty()) {
+            return;
+        }
+        JsonNode body;
+        try {
+            body = EnvelopeReader.parseJson(RequestBody.read(req, MAX_READ_BODY), "body");
+        } catch (RequestBody.TooLarge e) {
+            Problem.tooLarge(e.getMessage()).send(res);
+            return;
+        } catch (InvalidEventException e) {
+            Problem.badRequest(e.getMessage()).send(res);
+            return;
+        }
+        String adminNo = profile.get().adminNo();
+        Set<Scope> entitled = profile.get().scopes();
+        try {
+            JsonNode upTo = body.get("upTo");
+            JsonNode eventId = body.get("eventId");
+            if ((upTo == null) == (eventId == null)) {
+                Problem.badRequest("body: give either upTo (a position, or \"latest\") or eventId").send(res);
+                return;
+            }
+            if (eventId != null) {
+                if (!eventId.isTextual() || eventId.textValue().isEmpty() || eventId.textValue().length() > 1024) {
+                    Problem.badRequest("eventId: must be a non-empty string").send(res);
+                    return;
+                }
+                reads.markEvent(adminNo, eventId.textValue());
+            } else {
+                if (!upTo.isTextual()) {
+                    Problem.badRequest("upTo: must be a position string or \"latest\"").send(res);
+                    return;
+                }
+                Optional<TimelinePosition> position;
+                if (upTo.textValue().equals("latest")) {
+                    position = reads.newest(entitled);
+                } else {
+                    TimelinePosition given;
+                    try {
+                        given = parsePosition("upTo", upTo.textValue());
+                    } catch (IllegalArgumentException e) {
+                        Problem.badRequest(e.getMessage()).send(res);
+                        return;
+                    }
+                    if (!entitled.contains(given.scope())) {
+                        Problem.forbidden("upTo names scope " + given.scope() + ", which is not one of this admin's scopes").send(res);
+                        return;
+                    }
+                    position = Optional.of(given);
+                }
+                position.ifPresent(p -> reads.markUpTo(adminNo, p));
+            }
+            send(res, unreadJson(reads.unread(adminNo, entitled)));
+        } catch (CompletionException e) {
+            Problem.unavailable("the timeline store cannot be reached; the read mark may not be saved, send it again").send(res);
+        }
+    }
+
+    /** The admin's scopes, narrowed by {@code scopes=} if given. */
+    private static Set<Scope> followed(Profile profile, Optional<String> narrow) throws Forbidden {
+        Set<Scope> entitled = profile.scopes();
+        if (narrow.isEmpty() || narrow.get().isBlank()) {
+            return entitled;
+        }
+        Set<Scope> asked = new LinkedHashSet<>();
+        for (String item : narrow.get().split(",")) {
+            Scope scope;
+            try {
+                scope = Scope.parse(item.strip());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("scopes: " + e.getMessage());
+            }
+            if (!entitled.contains(scope)) {
+                throw new Forbidden("scope " + scope + " is not one of this admin's scopes");
+            }
+            asked.add(scope);
+        }
+        return asked;
+    }
+
+    private static TimelinePosition parsePosition(String name, String text) {
+        try {
+            return TimelinePosition.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(name + ": " + e.getMessage());
+        }
+    }
+
+    private static int limit(Optional<String> text) {
+        if (text.isEmpty() || text.get().isEmpty()) {
+            return DEFAULT_LIMIT;
+        }
+        try {
+            int limit = Integer.parseInt(text.get());
+            if (limit >= 1 && limit <= MAX_LIMIT) {
+                return limit;
+            }
+        } catch (NumberFormatException ignored) {
+            // said below
+        }
+        throw new IllegalArgumentException("limit: must be a whole number from 1 to " + MAX_LIMIT);
+    }
+
+    private static byte[] body(MergedTimeline.Page page, ReadState.Marks marks) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(512 + page.items().size() * 512);
+        try (JsonGenerator json = EventJson.mapper().createGenerator(out)) {
+            json.writeStartObject();
+            json.writeArrayFieldStart("items");
+            for (MergedTimeline.Item item : page.items()) {
+                json.writeStartObject();
+                json.writeStringField("position", item.position().toString());
+                json.writeStringField("scope", item.position().scope().toString());
+                json.writeBooleanField("read", marks.isRead(item.position(), item.entry().eventId()));
+                json.writeFieldName("event");
+                // Stored envelopes are validated, single-line JSON: embedded as they are.
+                json.writeRawValue(item.entry().jsonText());
+                json.writeEndObject();
+            }
+            json.writeEndArray();
+            json.writeStringField("next", page.next().map(TimelinePosition::toString).orElse(null));
+            json.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    private static byte[] unreadJson(ReadState.Unread unread) {
+        return EventJson.bytes(EventJson.mapper().createObjectNode()
+                .put("count", unread.count())
+                .put("capped", unread.capped())
+                .put("text", unread.text()));
+    }
+
+    private static void send(ServerResponse res, byte[] body) {
+        res.header(HeaderNames.CONTENT_TYPE, "application/json");
+        res.header(HeaderNames.CACHE_CONTROL, "no-store");
+        res.send(body);
+    }
+
+    /** A narrowing to a scope the admin may not follow. */
+    private static final class Forbidden extends Exception {
+        Forbidden(String message) {
+            super(message, null, false, false);
+        }
+    }
+}

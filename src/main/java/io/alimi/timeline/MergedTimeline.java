@@ -1,0 +1,150 @@
+package io.alimi.timeline;
+
+import io.alimi.event.Scope;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Predicate;
+
+/**
+ * An admin's history across the scopes they follow, newest first, each event once: what the bell's timeline
+ * shows.
+ *
+ * <p><b>Order and paging.</b> Entries are merged by {@link TimelinePosition} (entry id, then scope). A page ends at
+ * a position and the next page starts strictly below it, so paging never shows an item twice nor skips one, even
+ * while events keep arriving: they arrive above the first page.
+ *
+ * <p><b>Each event once.</b> An event sent to several scopes the admin follows has a copy in each. Exactly one copy
+ * stands for it, chosen from the entry alone (its {@code to} field lists every target): the copy in the narrowest
+ * followed target, admin before partner before mall before {@code all}, then by id. The choice does not depend on
+ * which page is being read, so a copy skipped on one page is never shown on another. Narrowest first because a
+ * personal stream is the slowest to be trimmed by retention: if the chosen copy has been trimmed while another
+ * remains, the event is no longer shown.
+ */
+public final class MergedTimeline {
+
+    /** Entries fetched per scope per round trip. */
+    private static final int BATCH = 64;
+
+    private final Timeline timeline;
+
+    public MergedTimeline(Timeline timeline) {
+        this.timeline = timeline;
+    }
+
+    /** An entry of the merged timeline. */
+    public record Item(TimelinePosition position, Entry entry) {
+    }
+
+    /** A page and where the next one starts, if there may be one. */
+    public record Page(List<Item> items, Optional<TimelinePosition> next) {
+    }
+
+    /** The order in which a copy is chosen to stand for its event: narrowest scope first. */
+    static final Comparator<Scope> NARROWEST_FIRST = Comparator
+            .comparingInt((Scope scope) -> switch (scope.kind()) {
+                case ADMIN -> 0;
+                case PARTNER -> 1;
+                case MALL -> 2;
+                case ALL -> 3;
+            })
+            .thenComparing(Scope::id);
+
+    /**
+     * Up to {@code limit} items strictly below {@code before} (from the newest when empty) and strictly above
+     * {@code after} (no lower bound when empty), newest first, keeping only those {@code include} accepts.
+     *
+     * @throws java.util.concurrent.CompletionException when the store cannot be reached
+     */
+    public Page page(Collection<Scope> followed, Optional<TimelinePosition> before, Optional<TimelinePosition> after,
+                     int limit, Predicate<Entry> include) {
+        Set<Scope> followedSet = new HashSet<>(followed);
+        List<Cursor> cursors = new ArrayList<>();
+        for (Scope scope : followedSet) {
+            cursors.add(new Cursor(scope, before));
+        }
+        // First round trip to every scope at once; later ones only to a scope whose buffer ran dry.
+        CompletableFuture.allOf(cursors.stream().map(Cursor::fetch).toArray(CompletableFuture[]::new)).join();
+        List<Item> items = new ArrayList<>(Math.min(limit, 256));
+        while (items.size() < limit) {
+            Cursor newest = null;
+            for (Cursor cursor : cursors) {
+                if (cursor.buffer.isEmpty() && !cursor.exhausted) {
+                    cursor.fetch().join();
+                }
+                if (!cursor.buffer.isEmpty() && (newest == null || cursor.head().compareTo(newest.head()) > 0)) {
+                    newest = cursor;
+                }
+            }
+            if (newest == null) {
+                return new Page(items, Optional.empty());
+            }
+            TimelinePosition position = newest.head();
+            if (after.isPresent() && position.compareTo(after.get()) <= 0) {
+                return new Page(items, Optional.empty());
+            }
+            Entry entry = newest.buffer.removeFirst();
+            if (standsForItsEvent(entry, newest.scope, followedSet) && include.test(entry)) {
+                items.add(new Item(position, entry));
+            }
+        }
+        return new Page(items, Optional.of(items.get(items.size() - 1).position()));
+    }
+
+    /** Whether this copy of an event is the one shown for it (see the class comment). */
+    static boolean standsForItsEvent(Entry entry, Scope scope, Set<Scope> followed) {
+        Scope chosen = scope;
+        for (String target : entry.targets().split(",")) {
+            Scope other;
+            try {
+                other = Scope.parse(target.strip());
+            } catch (IllegalArgumentException unreadable) {
+                continue;
+            }
+            if (followed.contains(other) && NARROWEST_FIRST.compare(other, chosen) < 0) {
+                chosen = other;
+            }
+        }
+        return chosen.equals(scope);
+    }
+
+    /** One followed scope's entries below the page start, fetched a batch at a time. */
+    private final class Cursor {
+        final Scope scope;
+        final ArrayDeque<Entry> buffer = new ArrayDeque<>();
+        /** Exclusive upper bound of the next fetch; null: the newest. */
+        StreamId upper;
+        boolean exhausted;
+
+        Cursor(Scope scope, Optional<TimelinePosition> before) {
+            this.scope = scope;
+            if (before.isPresent()) {
+                // Below (id, scope) in the merged order: ids below id, and id itself for scopes ordered before.
+                boolean tieIncluded = scope.toString().compareTo(before.get().scope().toString()) < 0;
+                this.upper = tieIncluded ? before.get().id().next() : before.get().id();
+            }
+        }
+
+        TimelinePosition head() {
+            return TimelinePosition.of(buffer.peekFirst(), scope);
+        }
+
+        CompletableFuture<Void> fetch() {
+            return timeline.readBefore(scope, upper, BATCH).thenAccept(entries -> {
+                buffer.addAll(entries);
+                if (entries.size() < BATCH) {
+                    exhausted = true;
+                } else {
+                    upper = entries.get(entries.size() - 1).id();
+                }
+            });
+        }
+    }
+}
