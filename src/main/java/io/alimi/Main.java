@@ -228,7 +228,7 @@ public final class Main {
     /** The HTTP routes of a node; {@code api} is null when the node does not run the relay role. */
     public static void routing(HttpRouting.Builder routing, HealthService health, MetricsService metrics, Api api) {
         if (api != null) {
-            routing.addFilter(api.cors());
+            routing.any("/v1", api.cors()).any("/v1/*", api.cors());
         }
         routing.register("/health", health);
         routing.register("/metrics", metrics);
