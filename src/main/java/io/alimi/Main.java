@@ -43,6 +43,8 @@ import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.websocket.WsConfig;
 import io.helidon.webserver.websocket.WsRouting;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.pubsub.RedisPubSubAdapter;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -160,7 +162,19 @@ public final class Main {
             if (roles.contains(Role.RELAY)) {
                 StatefulRedisConnection<String, byte[]> tailConnection = redis.connect(patience);
                 parts.add(tailConnection);
-                relay = new Relay(timeline, keys, tailConnection, shared.async(), relaySettings);
+                ReadState reads = new ReadState(shared.async(), keys, timeline, retention.maxAge());
+                relay = new Relay(timeline, keys, tailConnection, shared.async(), relaySettings, reads);
+                // Read-state changes on any node reach this node's sessions that show an unread count.
+                StatefulRedisPubSubConnection<String, byte[]> readChanges = redis.connectPubSub(patience);
+                parts.add(readChanges);
+                Relay listening = relay;
+                readChanges.addListener(new RedisPubSubAdapter<>() {
+                    @Override
+                    public void message(String channel, byte[] adminNo) {
+                        listening.readChanged(new String(adminNo, StandardCharsets.UTF_8));
+                    }
+                });
+                readChanges.sync().subscribe(keys.readChangedChannel());
                 parts.add(relay);
                 checks.add(relay::health);
             }
@@ -172,7 +186,7 @@ public final class Main {
                         new ScopeEventsService(identities, timeline), new SseService(relay, access),
                         new PollService(relay, access), new WsEndpoint(relay, access),
                         new BrowserAuthService(access, tickets, cookie), new Cors(origins),
-                        new TimelineService(identities, new ReadState(shared.async(), keys, timeline, retention.maxAge())));
+                        new TimelineService(identities, relay.reads()));
             }
             Api routes = api;
             HealthService health = new HealthService(checks);

@@ -36,4 +36,11 @@ public sealed interface Item {
     /** The cursor moved without an event to show (a copy, through another scope, of an event already delivered). */
     record Advance(String cursor) implements Item {
     }
+
+    /**
+     * The admin's unread count changed (they read events in another tab or device), or its first value when the
+     * client asked for it. The cursor does not move.
+     */
+    record Unread(int count, boolean capped, String cursor) implements Item {
+    }
 }

@@ -5,6 +5,7 @@ import io.alimi.auth.IdentityUnavailableException;
 import io.alimi.event.Scope;
 import io.alimi.observe.Check;
 import io.alimi.timeline.Keys;
+import io.alimi.timeline.ReadState;
 import io.alimi.timeline.Timeline;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
@@ -42,6 +43,9 @@ public final class Relay implements AutoCloseable {
     private final Tailer tailer;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final Map<Session, Recheck> rechecks = new ConcurrentHashMap<>();
+    /** Sessions that asked for unread-count updates, by admin number, with the scopes the count is over. */
+    private final Map<String, Map<Session, Set<Scope>>> unreadFollowers = new ConcurrentHashMap<>();
+    private final ReadState reads;
     private final LongAdder deliveries = new LongAdder();
     private final LongAdder gaps = new LongAdder();
     private final LongAdder slowConsumers = new LongAdder();
@@ -61,8 +65,9 @@ public final class Relay implements AutoCloseable {
      * @param control        a shared connection, used to interrupt the tailer's XREAD when it must re-arm
      */
     public Relay(Timeline timeline, Keys keys, StatefulRedisConnection<String, byte[]> tailConnection,
-                 RedisAsyncCommands<String, byte[]> control, RelaySettings settings) {
+                 RedisAsyncCommands<String, byte[]> control, RelaySettings settings, ReadState reads) {
         this.timeline = timeline;
+        this.reads = reads;
         this.settings = settings;
         this.tailer = new Tailer(hub, keys, tailConnection, control, settings);
         hub.tailer(tailer);
@@ -98,6 +103,42 @@ public final class Relay implements AutoCloseable {
         return session;
     }
 
+    /**
+     * Sends {@code session} the admin's unread count over {@code scopes} now, and again whenever their read state
+     * changes (on any node: see {@link #readChanged}).
+     *
+     * @throws java.util.concurrent.CompletionException when Redis cannot be reached for the first count
+     */
+    public void followUnread(Session session, String adminNo, Set<Scope> scopes) {
+        session.unreadOf = adminNo;
+        unreadFollowers.computeIfAbsent(adminNo, admin -> new ConcurrentHashMap<>()).put(session, Set.copyOf(scopes));
+        ReadState.Unread unread = reads.unread(adminNo, scopes);
+        session.unread(unread.count(), unread.capped());
+    }
+
+    /**
+     * An admin's read state changed: their sessions on this node that follow unread counts get the new count, worked
+     * out once per set of scopes, off the caller's thread (the caller is Redis's Pub/Sub listener).
+     */
+    public void readChanged(String adminNo) {
+        Map<Session, Set<Scope>> followers = unreadFollowers.get(adminNo);
+        if (followers == null || followers.isEmpty()) {
+            return;
+        }
+        Thread.ofVirtual().name("alimi-unread").start(() -> {
+            Map<Set<Scope>, ReadState.Unread> counted = new java.util.HashMap<>();
+            for (Map.Entry<Session, Set<Scope>> follower : followers.entrySet()) {
+                try {
+                    ReadState.Unread unread = counted.computeIfAbsent(follower.getValue(), scopes -> reads.unread(adminNo, scopes));
+                    follower.getKey().unread(unread.count(), unread.capped());
+                } catch (RuntimeException e) {
+                    LOG.log(Level.FINE, "an unread count could not be worked out", e);
+                    return;
+                }
+            }
+        });
+    }
+
     /** A reconnect delay for one client: the base plus random jitter, so clients do not come back together. */
     public long retryMillis() {
         return settings.retry().toMillis() + ThreadLocalRandom.current().nextLong(settings.retryJitter().toMillis() + 1);
@@ -129,6 +170,10 @@ public final class Relay implements AutoCloseable {
         }
     }
 
+    public ReadState reads() {
+        return reads;
+    }
+
     public RelaySettings settings() {
         return settings;
     }
@@ -144,6 +189,12 @@ public final class Relay implements AutoCloseable {
     void forget(Session session) {
         sessions.remove(session);
         rechecks.remove(session);
+        if (session.unreadOf != null) {
+            unreadFollowers.computeIfPresent(session.unreadOf, (admin, followers) -> {
+                followers.remove(session);
+                return followers.isEmpty() ? null : followers;
+            });
+        }
     }
 
     void countDeliveries(int n) {

@@ -74,6 +74,10 @@ public final class Session implements AutoCloseable {
     private final long endsAtNanos;
     private final End endOfLife;
     private volatile End signal;
+    /** The admin whose unread count this session follows, if it does (see {@link Relay#followUnread}). */
+    volatile String unreadOf;
+    /** An unread count to hand out with the next items: {count, capped ? 1 : 0}, or null. */
+    private volatile int[] unread;
     private volatile long signalledAtNanos;
     /** When a writer waiting in {@link #next} wants to be woken at the latest (0: not waiting). */
     private volatile long wakeAtNanos;
@@ -247,22 +251,33 @@ public final class Session implements AutoCloseable {
      */
     public List<Item> next(long maxWaitNanos) {
         List<LiveEvent> batch = new ArrayList<>();
-        if (mailbox.drainTo(batch, MAX_BATCH) == 0) {
+        if (mailbox.drainTo(batch, MAX_BATCH) == 0 && unread == null) {
             if (signal != null || maxWaitNanos <= 0) {
                 return List.of();
             }
             long wakeAt = System.nanoTime() + maxWaitNanos;
             wakeAtNanos = wakeAt == 0 ? 1 : wakeAt;
             try {
-                mailbox.await(() -> signal != null || System.nanoTime() - wakeAt >= 0);
+                mailbox.await(() -> signal != null || unread != null || System.nanoTime() - wakeAt >= 0);
             } finally {
                 wakeAtNanos = 0;
             }
             mailbox.drainTo(batch, MAX_BATCH);
         }
-        List<Item> items = new ArrayList<>(batch.size());
+        List<Item> items = new ArrayList<>(batch.size() + 1);
         handOut(batch, items);
+        int[] count = unread;
+        if (count != null) {
+            unread = null;
+            items.add(new Item.Unread(count[0], count[1] == 1, cursor()));
+        }
         return items;
+    }
+
+    /** Hands out the admin's new unread count with the next items (a newer count replaces one not yet sent). */
+    public void unread(int count, boolean capped) {
+        unread = new int[] {count, capped ? 1 : 0};
+        mailbox.wake();
     }
 
     private void handOut(List<LiveEvent> events, List<Item> items) {

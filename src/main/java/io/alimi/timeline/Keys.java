@@ -45,4 +45,9 @@ public record Keys(String prefix) {
     public String readIds(String adminNo) {
         return readMarker(adminNo) + ":ids";
     }
+
+    /** {@code alimi:rd-changed}: the Pub/Sub channel where a read-state change is announced (message: admin number). */
+    public String readChangedChannel() {
+        return prefix + "rd-changed";
+    }
 }

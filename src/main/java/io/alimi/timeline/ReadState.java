@@ -80,6 +80,7 @@ public final class ReadState {
                 bytes(Long.toString(position.id().millis())), bytes(Long.toString(position.id().sequence())),
                 bytes(position.scope().toString()), bytes(Long.toString(timeToLive.toSeconds())));
         List<Object> values = reply.join();
+        announce(adminNo);
         return values.get(0) == null ? Optional.empty() : Optional.of(new TimelinePosition(
                 new StreamId(Long.parseLong(text(values.get(0))), Long.parseLong(text(values.get(1)))),
                 Scope.parse(text(values.get(2)))));
@@ -92,6 +93,12 @@ public final class ReadState {
                 redis.zadd(key, (double) System.currentTimeMillis(), bytes(eventId)).toCompletableFuture(),
                 redis.zremrangebyrank(key, 0, -(MAX_READ_ONE_BY_ONE + 1)).toCompletableFuture(),
                 redis.expire(key, timeToLive.toSeconds()).toCompletableFuture()).join();
+        announce(adminNo);
+    }
+
+    /** Tells every node that this admin's read state changed (their live sessions update their unread count). */
+    private void announce(String adminNo) {
+        redis.publish(keys.readChangedChannel(), bytes(adminNo)).toCompletableFuture().join();
     }
 
     /** The newest position among {@code scopes}, if any has entries: what "mark all read" marks up to. */

@@ -7,6 +7,7 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
@@ -65,11 +66,20 @@ public final class RedisConnector implements AutoCloseable {
      * comes up.
      */
     public StatefulRedisConnection<String, byte[]> connect(Duration patience) {
+        return patiently(patience, () -> client.connect(CODEC, uri));
+    }
+
+    /** A new publish/subscribe connection (Lettuce subscribes again by itself after a reconnect). */
+    public StatefulRedisPubSubConnection<String, byte[]> connectPubSub(Duration patience) {
+        return patiently(patience, () -> client.connectPubSub(CODEC, uri));
+    }
+
+    private <T> T patiently(Duration patience, java.util.function.Supplier<T> connect) {
         long deadline = System.nanoTime() + patience.toNanos();
         long backoffMillis = 100;
         while (true) {
             try {
-                return client.connect(CODEC, uri);
+                return connect.get();
             } catch (RedisConnectionException e) {
                 if (System.nanoTime() + backoffMillis * 1_000_000 > deadline) {
                     throw new RedisConnectionException("cannot reach Redis at " + describe() + ": " + rootMessage(e), e);

@@ -40,4 +40,13 @@ final class Frames {
         body.put("cursor", cursor);
         return body;
     }
+
+    /** {@code {"count":12,"capped":false,"text":"12"}} */
+    static ObjectNode unread(Item.Unread unread) {
+        ObjectNode body = EventJson.mapper().createObjectNode();
+        body.put("count", unread.count());
+        body.put("capped", unread.capped());
+        body.put("text", unread.capped() ? unread.count() + "+" : Integer.toString(unread.count()));
+        return body;
+    }
 }

@@ -42,11 +42,11 @@ final class HttpStreams {
 
     /**
      * Checks the request (connect rate, credentials, scopes, cursor, connection limits), opens a session and joins
-     * it. When any step refuses (or the node drains, or Redis is unreachable) the problem is sent and the result is
+     * it; a {@code live} stream (not a poll) may also follow the admin's unread count. When any step refuses (or the node drains, or Redis is unreachable) the problem is sent and the result is
      * empty; otherwise the caller owns the result and must close it.
      */
     static Optional<Opened> open(Relay relay, StreamAccess access, ServerRequest req, ServerResponse res,
-                                 Optional<String> cursor) {
+                                 Optional<String> cursor, boolean live) {
         StreamAccess.Grant grant;
         Limits.Permit permit;
         try {
@@ -69,7 +69,11 @@ final class HttpStreams {
             throw e;
         }
         try {
-            return Optional.of(new Opened(session, session.join(grant.cursor()), permit));
+            List<Item> first = session.join(grant.cursor());
+            if (live && wantsUnread(req.query())) {
+                relay.followUnread(session, grant.identity().profile().adminNo(), grant.identity().profile().scopes());
+            }
+            return Optional.of(new Opened(session, first, permit));
         } catch (CompletionException | UncheckedIOException e) {
             session.close();
             permit.close();
@@ -80,6 +84,11 @@ final class HttpStreams {
             permit.close();
             throw e;
         }
+    }
+
+    /** {@code unread=true}: the client wants the admin's unread count now and whenever it changes (live streams). */
+    static boolean wantsUnread(Parameters query) {
+        return query.first("unread").asOptional().filter("true"::equals).isPresent();
     }
 
     /** The credentials of a request: ticket and token parameters, the Authorization header, the session cookie. */

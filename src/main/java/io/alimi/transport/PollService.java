@@ -59,7 +59,7 @@ public final class PollService implements HttpService {
             HttpStreams.refuse(res, refused.problem());
             return;
         }
-        Optional<HttpStreams.Opened> opened = HttpStreams.open(relay, access, req, res, req.query().first("cursor").asOptional());
+        Optional<HttpStreams.Opened> opened = HttpStreams.open(relay, access, req, res, req.query().first("cursor").asOptional(), false);
         if (opened.isEmpty()) {
             return;
         }

@@ -53,7 +53,7 @@ public final class SseService implements HttpService {
 
     private void stream(ServerRequest req, ServerResponse res) {
         Optional<String> cursor = req.headers().first(LAST_EVENT_ID).or(() -> req.query().first("lastEventId").asOptional());
-        Optional<HttpStreams.Opened> opened = HttpStreams.open(relay, access, req, res, cursor);
+        Optional<HttpStreams.Opened> opened = HttpStreams.open(relay, access, req, res, cursor, true);
         if (opened.isEmpty()) {
             return;
         }

@@ -51,6 +51,7 @@ final class SseWriter {
                 case Item.Event event -> event(item.cursor(), event.event().type(), event.event().json());
                 case Item.Ready ready -> event(item.cursor(), "ready", EventJson.bytes(Frames.ready(ready)));
                 case Item.Gap gap -> event(item.cursor(), "gap", EventJson.bytes(Frames.gap(gap)));
+                case Item.Unread unread -> event(item.cursor(), "unread", EventJson.bytes(Frames.unread(unread)));
                 case Item.Advance advance -> {
                     // An id with no data moves the client's Last-Event-ID without firing an event (HTML SSE spec).
                     reserve(ID.length + advance.cursor().length() + END.length);

@@ -217,6 +217,10 @@ public final class WsEndpoint {
                         List<Item> first;
                         try {
                             first = session.join(cursor);
+                            if (HttpStreams.wantsUnread(prologue.query())) {
+                                relay.followUnread(session, grant.identity().profile().adminNo(),
+                                        grant.identity().profile().scopes());
+                            }
                         } catch (java.util.concurrent.CompletionException e) {
                             close(ws, UNAVAILABLE, "the timeline store cannot be reached; reconnect");
                             return;
@@ -303,6 +307,7 @@ public final class WsEndpoint {
                     yield body.toString();
                 }
                 case Item.Advance advance -> "{\"cursor\":\"" + advance.cursor() + "\"}";
+                case Item.Unread unread -> Frames.unread(unread).put("op", "unread").toString();
             };
         }
 

@@ -6,6 +6,8 @@ import io.alimi.support.Closer;
 import io.alimi.support.Events;
 import io.alimi.support.Http;
 import io.alimi.support.Publisher;
+import io.alimi.support.SseClient;
+import io.alimi.support.WsClient;
 import io.alimi.support.TestNode;
 import io.alimi.timeline.TimelinePosition;
 import org.junit.jupiter.api.Test;
@@ -26,6 +28,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The admin's merged timeline and read state, against a real node and Redis. */
 class TimelineIT {
+
+    private static final java.time.Duration WAIT = java.time.Duration.ofSeconds(10);
 
     @RegisterExtension
     final Closer closer = new Closer();
@@ -170,6 +174,40 @@ class TimelineIT {
         assertEquals(0, read(node, TestNode.ADMIN_42, "{\"upTo\":\"latest\"}").json().get("count").asInt());
         assertEquals(3, get(node, TestNode.ADMIN_77, "/v1/timeline/unread-count").get("count").asInt(),
                 "admin 77 sees the three events to all, and what admin 42 read is not read for 77");
+    }
+
+    @Test
+    void liveStreamsShowTheUnreadCountAndFollowReadsMadeElsewhere() {
+        Main.Running node = node();
+        Main.Running other = closer.add(TestNode.start(Map.of("alimi.redis.key-prefix",
+                node.settings().string("alimi.redis.key-prefix", "alimi:"))));
+        Publisher publisher = new Publisher(node.port());
+        publisher.publish("l-1", "mall:1");
+        publisher.publish("l-2", "admin:42");
+        publisher.publish("l-3", "all");
+
+        SseClient sse = closer.add(SseClient.connect(node.port(), TestNode.ADMIN_42, "unread=true&scopes=mall:1", null));
+        assertEquals("ready", sse.next(WAIT).type());
+        SseClient.Event first = sse.next(WAIT);
+        assertEquals("unread", first.type());
+        assertEquals(3, first.json().get("count").asInt(), "the count is over all the admin's scopes, not the stream's");
+        WsClient ws = closer.add(WsClient.as(other.port(), TestNode.ADMIN_42, "unread=true"));
+        assertEquals("ready", ws.next(WAIT).get("op").asText());
+        JsonNode wsFirst = ws.next(WAIT);
+        assertEquals("unread", wsFirst.get("op").asText());
+        assertEquals(3, wsFirst.get("count").asInt());
+
+        assertEquals(200, read(other, TestNode.ADMIN_42, "{\"eventId\":\"l-2\"}").status());
+        assertEquals(2, sse.nextExcept(WAIT).json().get("count").asInt(), "a read on another node reaches this stream");
+        assertEquals(2, ws.next(WAIT).get("count").asInt());
+        assertEquals(200, read(node, TestNode.ADMIN_42, "{\"upTo\":\"latest\"}").status());
+        assertEquals(0, sse.nextExcept(WAIT).json().get("count").asInt());
+        assertEquals("0", ws.next(WAIT).get("text").asText());
+
+        SseClient without = closer.add(SseClient.connect(node.port(), TestNode.ADMIN_42, "", null));
+        assertEquals("ready", without.next(WAIT).type());
+        publisher.publish("l-4", "mall:1");
+        assertEquals("order.created", without.next(WAIT).type(), "no unread item unless asked for");
     }
 
     @Test
