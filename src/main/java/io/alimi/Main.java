@@ -14,6 +14,9 @@ import io.alimi.auth.IdentitySources;
 import io.alimi.auth.Tickets;
 import io.alimi.bridge.Bridge;
 import io.alimi.bridge.BridgeSettings;
+import io.alimi.bridge.KafkaClients;
+import io.alimi.demo.DemoService;
+import io.alimi.demo.WebFiles;
 import io.alimi.config.Settings;
 import io.alimi.config.SettingsException;
 import io.alimi.event.EnvelopeLimits;
@@ -43,6 +46,7 @@ import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.websocket.WsConfig;
 import io.helidon.webserver.websocket.WsRouting;
 import io.lettuce.core.api.StatefulRedisConnection;
+import org.apache.kafka.clients.producer.Producer;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 
@@ -119,6 +123,7 @@ public final class Main {
         ClientAddress clientAddress = clientAddress(settings);
         StreamAccess.Policy streamPolicy = streamPolicy(settings);
         BrowserAuthService.CookieSettings cookie = cookie(settings);
+        boolean demo = settings.bool("alimi.demo.enabled", false);
         Duration ticketTtl = settings.duration("alimi.auth.ticket-ttl", Tickets.DEFAULT_TIME_TO_LIVE,
                 Duration.ofSeconds(1), Duration.ofMinutes(10));
         RelaySettings relaySettings = relaySettings(settings);
@@ -186,7 +191,8 @@ public final class Main {
                         new ScopeEventsService(identities, timeline), new SseService(relay, access),
                         new PollService(relay, access), new WsEndpoint(relay, access),
                         new BrowserAuthService(access, tickets, cookie), new Cors(origins),
-                        new TimelineService(identities, relay.reads()));
+                        new TimelineService(identities, relay.reads()),
+                        new WebFiles(demo), demo ? demoService(settings, identities, shared, keys, parts) : null);
             }
             Api routes = api;
             HealthService health = new HealthService(checks);
@@ -236,7 +242,8 @@ public final class Main {
 
     /** The services of the relay role. */
     public record Api(PublishService publish, ScopeEventsService scopes, SseService sse, PollService poll, WsEndpoint ws,
-                      BrowserAuthService browserAuth, Cors cors, TimelineService timeline) {
+                      BrowserAuthService browserAuth, Cors cors, TimelineService timeline, WebFiles web,
+                      DemoService demo) {
     }
 
     /** The HTTP routes of a node; {@code api} is null when the node does not run the relay role. */
@@ -251,6 +258,10 @@ public final class Main {
             routing.register("/v1/events", api.publish());
             routing.register("/v1/scopes", api.scopes());
             routing.register("/v1/timeline", api.timeline());
+            if (api.demo() != null) {
+                routing.register("/v1/demo", api.demo());
+            }
+            routing.register("/", api.web());
             routing.register("/v1/stream", api.sse());
             routing.register("/v1/poll", api.poll());
         }
@@ -372,6 +383,17 @@ public final class Main {
                 settings.integer("alimi.limits.connects-per-second-per-ip",
                         (int) Limits.Settings.DEFAULT_CONNECTS_PER_SECOND_PER_IP, 1, 1_000_000),
                 settings.integer("alimi.limits.connect-burst-per-ip", Limits.Settings.DEFAULT_CONNECT_BURST_PER_IP, 1, 1_000_000)));
+    }
+
+    /** The demo console's back end: a Kafka producer onto the bridge's topic, files kept in Redis. */
+    private static DemoService demoService(Settings settings, Identities identities,
+                                           StatefulRedisConnection<String, byte[]> shared, Keys keys,
+                                           List<AutoCloseable> parts) {
+        BridgeSettings kafka = bridgeSettings(settings);
+        Producer<byte[], byte[]> producer = KafkaClients.producer(kafka);
+        parts.add(() -> producer.close(Duration.ofSeconds(5)));
+        return new DemoService(identities, producer, kafka.topic(), shared.async(), keys,
+                settings.duration("alimi.demo.export-time", Duration.ofSeconds(4), Duration.ZERO, Duration.ofMinutes(5)));
     }
 
     private static ClientAddress clientAddress(Settings settings) {

@@ -10,19 +10,19 @@ import java.util.Arrays;
 import java.util.OptionalLong;
 
 /** Reads a request body without ever holding more than the limit in memory. */
-final class RequestBody {
+public final class RequestBody {
 
     private RequestBody() {
     }
 
     /** Thrown when the body is larger than allowed; the message says by how much, for the 413 problem. */
-    static final class TooLarge extends Exception {
+    public static final class TooLarge extends Exception {
         TooLarge(String message) {
             super(message, null, false, false);
         }
     }
 
-    static byte[] read(ServerRequest req, int limit) throws TooLarge {
+    public static byte[] read(ServerRequest req, int limit) throws TooLarge {
         OptionalLong declared = req.headers().contentLength();
         if (declared.isPresent() && declared.getAsLong() > limit) {
             throw new TooLarge("body: " + Text.count(declared.getAsLong()) + " bytes exceed the limit of " + Text.count(limit));

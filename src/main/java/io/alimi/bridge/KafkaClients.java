@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** The bridge's Kafka clients, configured for at-least-once with manual commits. */
-final class KafkaClients {
+public final class KafkaClients {
 
     /** Client ids must differ within a JVM (they name JMX beans); a node may run several bridges in tests. */
     private static final AtomicInteger INSTANCE = new AtomicInteger();
@@ -36,7 +36,8 @@ final class KafkaClients {
         return new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
-    static Producer<byte[], byte[]> producer(BridgeSettings settings) {
+    /** A producer for the dead-letter topic, or for the demo console's events (same connection settings). */
+    public static Producer<byte[], byte[]> producer(BridgeSettings settings) {
         Map<String, Object> config = new HashMap<>(settings.clientProperties());
         config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrap());
         config.put(ProducerConfig.ACKS_CONFIG, "all");

@@ -50,4 +50,9 @@ public record Keys(String prefix) {
     public String readChangedChannel() {
         return prefix + "rd-changed";
     }
+
+    /** {@code alimi:export:<job>}: a demo console export file, kept for an hour. */
+    public String export(String job) {
+        return prefix + "export:" + job;
+    }
 }

@@ -64,6 +64,9 @@ public final class DevLauncher {
         if (settings.raw("alimi.auth.dev-tokens-file").isEmpty()) {
             dev.put("alimi.auth.dev-tokens-file", DevTokensFile.write(data.resolve("dev-tokens.json")).toString());
         }
+        if (settings.raw("alimi.demo.enabled").isEmpty()) {
+            dev.put("alimi.demo.enabled", "true");
+        }
         if (settings.raw("alimi.roles").isEmpty()) {
             dev.put("alimi.roles", "relay,bridge");
         }
@@ -84,6 +87,9 @@ public final class DevLauncher {
         String base = "http://localhost:" + node.port();
         System.out.println();
         System.out.println("Alimi is up: " + base + "   (Ctrl-C stops everything; data stays in ./data)");
+        if (settings.bool("alimi.demo.enabled", true)) {
+            System.out.println("  console    " + base + "/   (sign in as a dev admin; export to Excel; send events through Kafka)");
+        }
         System.out.println("  health     " + base + "/health/ready");
         System.out.println("  publish    POST " + base + "/v1/events  with header X-Api-Key: " + (dev.containsKey("alimi.publish.api-keys") ? API_KEY : "<your key>"));
         System.out.println("  Kafka      topic " + settings.string("alimi.bridge.topic", TOPIC) + " on " + bootstrap + "   (scripts/produce --help)");
@@ -105,7 +111,7 @@ public final class DevLauncher {
     }
 
     /** The development admins and their tokens. */
-    static final class DevTokensFile {
+    public static final class DevTokensFile {
 
         private static final String JSON = """
                 {
@@ -119,7 +125,8 @@ public final class DevLauncher {
         private DevTokensFile() {
         }
 
-        static Path write(Path file) throws IOException {
+        /** Writes the development tokens to {@code file} unless it exists; also used by the browser tests. */
+        public static Path write(Path file) throws IOException {
             Files.createDirectories(file.getParent());
             if (!Files.exists(file)) {
                 Files.writeString(file, JSON);

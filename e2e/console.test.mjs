@@ -1,0 +1,158 @@
+// End-to-end: the demo console and /alimi.js in headless Chromium against a running Alimi (ALIMI_URL) whose bridge
+// consumes the Kafka topic the console's producer panel writes to. Run by BrowserIT (part of scripts/test):
+//   ALIMI_URL=http://127.0.0.1:8080 node --test e2e/
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.ALIMI_URL;
+const WAIT = { timeout: 20000 };
+let browser;
+
+before(async () => {
+  assert.ok(BASE, 'ALIMI_URL must point at a running Alimi');
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** A fresh browser profile (its own tabs, storage, locks and channels). */
+async function profile() {
+  return browser.newContext({ acceptDownloads: true });
+}
+
+async function signIn(page, token) {
+  page.on('pageerror', e => console.error('page error:', e.message));
+  await page.goto(BASE + '/');
+  await page.selectOption('#admin', token);
+  await page.click('#sign-in-button');
+  await page.waitForSelector('#state.open', WAIT);
+}
+
+/** Sends an event through the console's producer panel (Kafka → bridge → timeline → stream). */
+async function send(page, targets, data) {
+  await page.fill('#targets', targets);
+  await page.fill('#data', JSON.stringify(data));
+  await page.click('#send');
+  await page.waitForFunction(() => document.querySelector('#send-status').textContent.startsWith('sent'), null, WAIT);
+}
+
+async function toastWith(page, text) {
+  await page.waitForFunction(t => [...document.querySelectorAll('.toast')].some(e => e.textContent.includes(t)), text, WAIT);
+}
+
+async function badge(page) {
+  return page.textContent('#badge');
+}
+
+test('signing in, an event published through Kafka shows a toast and raises the badge', async () => {
+  const context = await profile();
+  const page = await context.newPage();
+  await signIn(page, 'dev-admin-1-token');
+  await page.click('#read-all');
+  await page.waitForFunction(() => document.querySelector('#badge').hidden, null, WAIT);
+  const orderNo = 'E2E-' + Date.now();
+  await send(page, 'mall:1', { orderNo, amount: 12000 });
+  await toastWith(page, orderNo);
+  await page.waitForFunction(() => document.querySelector('#badge').textContent === '1', null, WAIT);
+  await page.waitForSelector(`#items li.unread >> text=${orderNo}`, WAIT);
+  await context.close();
+});
+
+test('an admin never sees another mall\'s events', async () => {
+  const context = await profile();
+  const mine = await context.newPage();
+  await signIn(mine, 'dev-admin-2-token');
+  const other = await (await profile()).newPage();
+  await signIn(other, 'dev-admin-1-token');
+  const secret = 'MALL1-ONLY-' + Date.now();
+  const visible = 'MALL2-' + Date.now();
+  await send(other, 'mall:1', { orderNo: secret });
+  await send(other, 'mall:2', { orderNo: visible });
+  await toastWith(mine, visible);
+  assert.equal(await mine.evaluate(t => document.body.textContent.includes(t), secret), false);
+  await context.close();
+});
+
+test('two tabs share one connection and both update', async () => {
+  const context = await profile();
+  const first = await context.newPage();
+  await signIn(first, 'dev-partner-7-token');
+  const second = await context.newPage();
+  // Sign-in is per tab (session storage); the connection is per browser.
+  await second.goto(BASE + '/');
+  await second.selectOption('#admin', 'dev-partner-7-token');
+  await second.click('#sign-in-button');
+  await second.waitForFunction(() => document.querySelector('#state').textContent.includes('shared'), null, WAIT);
+  assert.ok(!(await first.textContent('#state')).includes('shared'), 'the first tab leads');
+  const question = 'Q-' + Date.now();
+  await send(second, 'partner:7', { orderNo: question });
+  await toastWith(first, question);
+  await toastWith(second, question);
+
+  // The leader goes: the other tab takes over and keeps receiving.
+  await first.close();
+  await second.waitForFunction(() => !document.querySelector('#state').textContent.includes('shared')
+    && document.querySelector('#state').classList.contains('open'), null, WAIT);
+  const after = 'Q2-' + Date.now();
+  await send(second, 'partner:7', { orderNo: after });
+  await toastWith(second, after);
+  await context.close();
+});
+
+test('a reload resumes where it stopped: events sent meanwhile arrive, none twice', async () => {
+  const context = await profile();
+  const page = await context.newPage();
+  await signIn(page, 'dev-platform-token');
+  const sender = await (await profile()).newPage();
+  await signIn(sender, 'dev-admin-1-token');
+  const seen = 'R0-' + Date.now();
+  await send(sender, 'mall:3', { orderNo: seen });
+  await toastWith(page, seen);
+
+  await page.close();
+  const missed = ['R1-' + Date.now(), 'R2-' + Date.now()];
+  for (const orderNo of missed) await send(sender, 'mall:3', { orderNo });
+  const again = await context.newPage();
+  await signIn(again, 'dev-platform-token');
+  for (const orderNo of missed) await toastWith(again, orderNo);
+  const toasts = await again.$$eval('.toast', nodes => nodes.map(n => n.textContent));
+  assert.equal(toasts.filter(t => t.includes(seen)).length, 0, 'what was delivered before the reload is not delivered again');
+  await context.close();
+});
+
+test('the Excel export completes in the background and its link downloads the file', async () => {
+  const context = await profile();
+  const page = await context.newPage();
+  await signIn(page, 'dev-admin-1-token');
+  await page.click('#export');
+  await page.waitForFunction(() => document.querySelector('#export-status').textContent.includes('running'), null, WAIT);
+  const link = await page.waitForSelector('.toast[data-type="excel.export.completed"] a.download', WAIT);
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  const text = readFileSync(await download.path(), 'utf8');
+  assert.match(download.suggestedFilename(), /^orders-\d{4}-\d{2}-\d{2}\.csv$/);
+  assert.equal(text.split('\r\n')[0], '\uFEFForderNo,mall,product,quantity,amount,orderedAt');
+  assert.ok(text.split('\r\n').length > 10, 'rows of orders');
+  await context.close();
+});
+
+for (const transport of ['ws', 'poll', 'sse']) {
+  test(`the ${transport} transport delivers live events`, async () => {
+    const context = await profile();
+    const page = await context.newPage();
+    await signIn(page, 'dev-admin-1-token');
+    await page.selectOption('#transport', transport);
+    await page.waitForFunction(t => document.querySelector('#state').textContent === 'open · ' + t, transport, WAIT);
+    const orderNo = transport.toUpperCase() + '-' + Date.now();
+    await send(page, 'mall:1', { orderNo });
+    await toastWith(page, orderNo);
+    await context.close();
+  });
+}

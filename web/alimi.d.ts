@@ -1,0 +1,108 @@
+// Typings for /alimi.js, the Alimi browser client.
+
+/** A CloudEvents 1.0 envelope as Alimi relays it. */
+export interface AlimiEvent<D = unknown> {
+  specversion: '1.0';
+  id: string;
+  source: string;
+  type: string;
+  /** Comma-separated target scopes: all, mall:<id>, admin:<id>, partner:<id>. */
+  targets: string;
+  time?: string;
+  subject?: string;
+  datacontenttype?: string;
+  push?: boolean | string;
+  data?: D;
+}
+
+/** The admin's unread count; the badge shows text ("99+" when capped). */
+export interface Unread {
+  count: number;
+  capped: boolean;
+  text: string;
+}
+
+export interface Ready {
+  scopes: string[];
+  resumed: boolean;
+}
+
+export interface Gap {
+  scope: string;
+  reason: 'trimmed' | 'reset' | 'behind';
+  after: string | null;
+  through: string | null;
+}
+
+export interface Reconnect {
+  reason: 'lifetime' | 'draining' | 'slow-consumer' | 'reauth';
+  cursor: string;
+}
+
+export interface ConnectionState {
+  state: 'idle' | 'connecting' | 'open' | 'reconnecting';
+  transport: Transport;
+  /** Whether this tab holds the browser's one connection. */
+  leader: boolean;
+}
+
+export type Transport = 'sse' | 'ws' | 'poll';
+
+export interface TimelineItem<D = unknown> {
+  /** Where the item stands: pass a page's next as before for the following page; give it to markRead({ upTo }). */
+  position: string;
+  scope: string;
+  read: boolean;
+  event: AlimiEvent<D>;
+}
+
+export interface TimelinePage<D = unknown> {
+  items: TimelineItem<D>[];
+  next: string | null;
+}
+
+export interface AlimiOptions {
+  /** The admin's bearer token, or a function giving a fresh one (called for every ticket and request). */
+  token: string | (() => string | Promise<string>);
+  /** Where Alimi is; '' (default) for this origin. */
+  base?: string;
+  /** Start with, and keep to, this transport (default: SSE, falling back to WebSocket, then long-poll). */
+  transport?: Transport;
+  /** Comma-separated scopes to narrow the live stream to. */
+  scopes?: string;
+  /** Share one connection between the tabs of this browser (default true). */
+  shared?: boolean;
+  /** Name of the shared channel (default 'alimi'). */
+  channel?: string;
+}
+
+export interface Handlers {
+  '*': AlimiEvent;
+  unread: Unread;
+  ready: Ready;
+  gap: Gap;
+  reconnect: Reconnect;
+  state: ConnectionState;
+}
+
+export declare class Alimi {
+  constructor(options: AlimiOptions);
+  /** The last unread count received, or null before the first. */
+  readonly unread: Unread | null;
+  readonly state: ConnectionState['state'];
+  readonly leader: boolean;
+  /** The cursor after the last message received (shared by the tabs). */
+  readonly cursor: string | null;
+
+  on<K extends keyof Handlers>(type: K, fn: (value: Handlers[K]) => void): () => void;
+  /** An event type, e.g. 'excel.export.completed'. */
+  on<D = unknown>(type: string, fn: (event: AlimiEvent<D>) => void): () => void;
+
+  timeline<D = unknown>(options?: { before?: string; limit?: number; type?: string; scopes?: string }): Promise<TimelinePage<D>>;
+  history<D = unknown>(options?: { before?: string; limit?: number; type?: string; scopes?: string }): AsyncGenerator<TimelineItem<D>>;
+  markRead(what: { eventId: string } | { upTo: string | 'latest' }): Promise<Unread>;
+  use(transport: Transport): void;
+  close(): void;
+}
+
+export declare const KNOWN_TYPES: string[];
