@@ -156,3 +156,17 @@ for (const transport of ['ws', 'poll', 'sse']) {
     await context.close();
   });
 }
+
+test('when a proxy blocks the event stream, the client falls back to WebSocket by itself', async () => {
+  const context = await profile();
+  await context.route('**/v1/stream?**', route => route.abort('connectionrefused'));
+  const page = await context.newPage();
+  await page.goto(BASE + '/');
+  await page.selectOption('#admin', 'dev-admin-1-token');
+  await page.click('#sign-in-button');
+  await page.waitForFunction(() => document.querySelector('#state').textContent === 'open · ws', null, { timeout: 30000 });
+  const orderNo = 'FALLBACK-' + Date.now();
+  await send(page, 'mall:1', { orderNo });
+  await toastWith(page, orderNo);
+  await context.close();
+});

@@ -249,7 +249,7 @@ public final class Main {
     /** The HTTP routes of a node; {@code api} is null when the node does not run the relay role. */
     public static void routing(HttpRouting.Builder routing, HealthService health, MetricsService metrics, Api api) {
         if (api != null) {
-            routing.any("/v1", api.cors()).any("/v1/*", api.cors());
+            routing.any("/v1", api.cors()).any("/v1/*", api.cors()).any("/alimi.js", api.cors());
         }
         routing.register("/health", health);
         routing.register("/metrics", metrics);
