@@ -170,3 +170,23 @@ test('when a proxy blocks the event stream, the client falls back to WebSocket b
   await toastWith(page, orderNo);
   await context.close();
 });
+
+test('an event cannot inject markup or a javascript: link into the console', async () => {
+  const context = await profile();
+  const page = await context.newPage();
+  await signIn(page, 'dev-admin-1-token');
+  const id = 'XSS-' + Date.now();
+  const response = await fetch(BASE + '/v1/events', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/cloudevents+json', 'X-Api-Key': process.env.ALIMI_API_KEY },
+    body: JSON.stringify({ specversion: '1.0', id, source: '/attacker', type: 'excel.export.completed', targets: 'admin:1',
+      data: { fileName: `<img src=x onerror="window.pwned=1">${id}`, downloadUrl: 'javascript:window.pwned=2' } }),
+  });
+  assert.equal(response.status, 202);
+  await toastWith(page, id);
+  const toast = page.locator('.toast', { hasText: id });
+  assert.equal(await toast.locator('a').count(), 0, 'no link from a javascript: URL');
+  assert.equal(await toast.locator('img').count(), 0, 'markup is shown as text');
+  assert.equal(await page.evaluate(() => window.pwned), undefined);
+  await context.close();
+});

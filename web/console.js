@@ -60,10 +60,12 @@ function toast(event) {
   box.className = 'toast';
   box.dataset.type = event.type;
   box.textContent = title(event);
-  if (event.type === 'excel.export.completed' && event.data?.downloadUrl) {
+  // Only a path on this site or an http(s) address becomes a link: never javascript: or data: from an event.
+  const url = event.data?.downloadUrl;
+  if (event.type === 'excel.export.completed' && typeof url === 'string' && /^(\/(?!\/)|https?:\/\/)/.test(url)) {
     box.append(' ');
     const link = document.createElement('a');
-    link.href = event.data.downloadUrl;
+    link.href = url;
     link.textContent = '다운로드';
     link.setAttribute('download', event.data.fileName || 'orders.csv');
     link.className = 'download';

@@ -58,6 +58,7 @@ class BrowserIT {
                 .redirectOutput(log.toFile());
         builder.environment().put("ALIMI_URL", "http://127.0.0.1:" + node.port());
         builder.environment().put("CHROMIUM", CHROMIUM.toString());
+        builder.environment().put("ALIMI_API_KEY", TestNode.API_KEY);
         Process process = builder.start();
         boolean done = process.waitFor(5, TimeUnit.MINUTES);
         if (!done) {
