@@ -12,13 +12,13 @@ import io.helidon.webserver.http.ServerResponse;
 import java.util.Optional;
 
 /** The admin behind a REST request's {@code Authorization: Bearer} header; refusals are sent as problems. */
-final class AdminAuth {
+public final class AdminAuth {
 
     private AdminAuth() {
     }
 
     /** The admin's profile, or empty after a 401 or 503 has been sent. */
-    static Optional<Profile> profile(Identities identities, ServerRequest req, ServerResponse res) {
+    public static Optional<Profile> profile(Identities identities, ServerRequest req, ServerResponse res) {
         Optional<String> token = BearerToken.from(req.headers().first(HeaderNames.AUTHORIZATION));
         if (token.isEmpty()) {
             res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer");

@@ -3,6 +3,7 @@ package io.alimi.api;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.alimi.auth.Identities;
+import io.alimi.auth.Narrowing;
 import io.alimi.auth.Profile;
 import io.alimi.event.EnvelopeReader;
 import io.alimi.event.EventJson;
@@ -20,7 +21,6 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.LinkedHashSet;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletionException;
@@ -70,7 +70,7 @@ public final class TimelineService implements HttpService {
         int limit;
         Optional<String> type;
         try {
-            scopes = followed(profile.get(), req.query().first("scopes").asOptional());
+            scopes = Narrowing.of(profile.get().scopes(), req.query().first("scopes").orElse(""));
             before = req.query().first("before").asOptional().filter(text -> !text.isEmpty())
                     .map(text -> parsePosition("before", text));
             limit = limit(req.query().first("limit").asOptional());
@@ -78,7 +78,7 @@ public final class TimelineService implements HttpService {
         } catch (IllegalArgumentException e) {
             Problem.badRequest(e.getMessage()).send(res);
             return;
-        } catch (Forbidden e) {
+        } catch (Narrowing.NotEntitled e) {
             Problem.forbidden(e.getMessage()).send(res);
             return;
         }
@@ -165,28 +165,6 @@ public final class TimelineService implements HttpService {
         }
     }
 
-    /** The admin's scopes, narrowed by {@code scopes=} if given. */
-    private static Set<Scope> followed(Profile profile, Optional<String> narrow) throws Forbidden {
-        Set<Scope> entitled = profile.scopes();
-        if (narrow.isEmpty() || narrow.get().isBlank()) {
-            return entitled;
-        }
-        Set<Scope> asked = new LinkedHashSet<>();
-        for (String item : narrow.get().split(",")) {
-            Scope scope;
-            try {
-                scope = Scope.parse(item.strip());
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("scopes: " + e.getMessage());
-            }
-            if (!entitled.contains(scope)) {
-                throw new Forbidden("scope " + scope + " is not one of this admin's scopes");
-            }
-            asked.add(scope);
-        }
-        return asked;
-    }
-
     private static TimelinePosition parsePosition(String name, String text) {
         try {
             return TimelinePosition.parse(text);
@@ -245,12 +223,5 @@ public final class TimelineService implements HttpService {
         res.header(HeaderNames.CONTENT_TYPE, "application/json");
         res.header(HeaderNames.CACHE_CONTROL, "no-store");
         res.send(body);
-    }
-
-    /** A narrowing to a scope the admin may not follow. */
-    private static final class Forbidden extends Exception {
-        Forbidden(String message) {
-            super(message, null, false, false);
-        }
     }
 }

@@ -2,12 +2,10 @@ package io.alimi.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.alimi.api.AdminAuth;
 import io.alimi.api.Problem;
 import io.alimi.api.RequestBody;
-import io.alimi.auth.BearerToken;
 import io.alimi.auth.Identities;
-import io.alimi.auth.Identity;
-import io.alimi.auth.IdentityUnavailableException;
 import io.alimi.auth.Profile;
 import io.alimi.event.EnvelopeReader;
 import io.alimi.event.EventJson;
@@ -202,21 +200,7 @@ public final class DemoService implements HttpService {
     }
 
     private Optional<Profile> admin(ServerRequest req, ServerResponse res) {
-        Optional<String> token = BearerToken.from(req.headers().first(HeaderNames.AUTHORIZATION));
-        if (token.isEmpty()) {
-            Problem.unauthorized("missing Authorization: Bearer <admin token>").send(res);
-            return Optional.empty();
-        }
-        try {
-            Optional<Profile> profile = identities.resolve(token.get()).map(Identity::profile);
-            if (profile.isEmpty()) {
-                Problem.unauthorized("the admin token is not valid").send(res);
-            }
-            return profile;
-        } catch (IdentityUnavailableException e) {
-            Problem.unavailable("admin tokens cannot be checked right now; retry").send(res);
-            return Optional.empty();
-        }
+        return AdminAuth.profile(identities, req, res);
     }
 
     private static ObjectNode event(String id, String source, String type, String targets, JsonNode data) {

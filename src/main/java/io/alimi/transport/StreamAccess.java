@@ -5,6 +5,7 @@ import io.alimi.api.Problem;
 import io.alimi.auth.Identities;
 import io.alimi.auth.Identity;
 import io.alimi.auth.IdentityUnavailableException;
+import io.alimi.auth.Narrowing;
 import io.alimi.auth.Tickets;
 import io.alimi.event.Cursor;
 import io.alimi.event.InvalidEventException;
@@ -18,7 +19,6 @@ import io.helidon.http.Headers;
 
 import java.net.SocketAddress;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -170,22 +170,13 @@ public final class StreamAccess {
     Grant check(Credentials credentials, Optional<String> scopes, Optional<String> cursor) throws Refused {
         Identity identity = identify(credentials);
         Set<Scope> entitled = identity.profile().scopes();
-        List<Scope> followed = new ArrayList<>(entitled);
-        if (scopes.isPresent() && !scopes.get().isBlank()) {
-            Set<Scope> asked = new LinkedHashSet<>();
-            for (String item : scopes.get().split(",")) {
-                Scope scope;
-                try {
-                    scope = Scope.parse(item.strip());
-                } catch (IllegalArgumentException e) {
-                    throw new Refused(Problem.badRequest("scopes: " + e.getMessage()));
-                }
-                if (!entitled.contains(scope)) {
-                    throw new Refused(Problem.forbidden("scope " + scope + " is not one of this admin's scopes"));
-                }
-                asked.add(scope);
-            }
-            followed = new ArrayList<>(asked);
+        List<Scope> followed;
+        try {
+            followed = new ArrayList<>(Narrowing.of(entitled, scopes.orElse("")));
+        } catch (IllegalArgumentException e) {
+            throw new Refused(Problem.badRequest(e.getMessage()));
+        } catch (Narrowing.NotEntitled e) {
+            throw new Refused(Problem.forbidden(e.getMessage()));
         }
         Optional<Cursor> resume = Optional.empty();
         if (cursor.isPresent() && !cursor.get().isEmpty()) {
