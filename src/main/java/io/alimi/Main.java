@@ -27,6 +27,8 @@ import io.alimi.limit.ClientAddress;
 import io.alimi.limit.Limits;
 import io.alimi.observe.HealthCheck;
 import io.alimi.observe.HealthService;
+import io.alimi.push.DeviceService;
+import io.alimi.push.Devices;
 import io.alimi.observe.MetricsService;
 import io.alimi.timeline.Keys;
 import io.alimi.timeline.RedisConnector;
@@ -192,7 +194,8 @@ public final class Main {
                         new PollService(relay, access), new WsEndpoint(relay, access),
                         new BrowserAuthService(access, tickets, cookie), new Cors(origins),
                         new TimelineService(identities, relay.reads()),
-                        new WebFiles(demo), demo ? demoService(settings, identities, shared, keys, parts) : null);
+                        new WebFiles(demo), demo ? demoService(settings, identities, shared, keys, parts) : null,
+                        new DeviceService(identities, new Devices(shared.async(), keys), DeviceService.Topics.NONE));
             }
             Api routes = api;
             HealthService health = new HealthService(checks);
@@ -243,7 +246,7 @@ public final class Main {
     /** The services of the relay role. */
     public record Api(PublishService publish, ScopeEventsService scopes, SseService sse, PollService poll, WsEndpoint ws,
                       BrowserAuthService browserAuth, Cors cors, TimelineService timeline, WebFiles web,
-                      DemoService demo) {
+                      DemoService demo, DeviceService devices) {
     }
 
     /** The HTTP routes of a node; {@code api} is null when the node does not run the relay role. */
@@ -258,6 +261,7 @@ public final class Main {
             routing.register("/v1/events", api.publish());
             routing.register("/v1/scopes", api.scopes());
             routing.register("/v1/timeline", api.timeline());
+            routing.register("/v1/devices", api.devices());
             if (api.demo() != null) {
                 routing.register("/v1/demo", api.demo());
             }

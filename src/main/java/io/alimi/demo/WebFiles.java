@@ -39,6 +39,8 @@ public final class WebFiles implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         CLIENT.keySet().forEach(path -> rules.get(path, this::serve));
+        // Browsers ask for it on every page: an empty answer rather than a 404 in their console.
+        rules.get("/favicon.ico", (req, res) -> res.status(Status.NO_CONTENT_204).send());
         if (console) {
             CONSOLE.keySet().forEach(path -> rules.get(path, this::serve));
         }

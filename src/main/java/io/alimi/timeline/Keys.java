@@ -55,4 +55,14 @@ public record Keys(String prefix) {
     public String export(String job) {
         return prefix + "export:" + job;
     }
+
+    /** {@code alimi:dev:{admin:42}}: the admin's registered devices, FCM token → details. */
+    public String devices(String adminNo) {
+        return prefix + "dev:{" + Scope.admin(adminNo) + "}";
+    }
+
+    /** {@code alimi:devown:<digest of token>}: which admin a device token belongs to now. */
+    public String deviceOwner(String tokenDigest) {
+        return prefix + "devown:" + tokenDigest;
+    }
 }

@@ -1,0 +1,115 @@
+package io.alimi.push;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.alimi.event.EventJson;
+import io.alimi.event.Sha256;
+import io.alimi.timeline.Keys;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Admins' mobile devices (FCM registration tokens), in Redis: per admin a hash of token → details, and per token
+ * its current owner, so a phone that signs in as another admin moves to that admin (it never keeps receiving the
+ * previous one's pushes).
+ */
+public final class Devices {
+
+    /** What a device told us about itself. */
+    public record Device(String token, String platform, String appVersion, Instant registeredAt) {
+    }
+
+    private final RedisAsyncCommands<String, byte[]> redis;
+    private final Keys keys;
+
+    public Devices(RedisAsyncCommands<String, byte[]> redis, Keys keys) {
+        this.redis = redis;
+        this.keys = keys;
+    }
+
+    /**
+     * Registers {@code device} for {@code adminNo}; returns the admin it was registered to before, if another.
+     *
+     * @throws java.util.concurrent.CompletionException when Redis cannot be reached
+     */
+    public Optional<String> register(String adminNo, Device device) {
+        byte[] details = EventJson.bytes(EventJson.mapper().createObjectNode()
+                .put("platform", device.platform())
+                .put("appVersion", device.appVersion())
+                .put("registeredAt", device.registeredAt().toString()));
+        byte[] previous = join(redis.setGet(keys.deviceOwner(digest(device.token())), bytes(adminNo)));
+        join(redis.hset(keys.devices(adminNo), device.token(), details));
+        Optional<String> moved = Optional.ofNullable(previous).map(Devices::text).filter(owner -> !owner.equals(adminNo));
+        moved.ifPresent(owner -> join(redis.hdel(keys.devices(owner), device.token())));
+        return moved;
+    }
+
+    /** Removes {@code token} from {@code adminNo}'s devices; false if it was not theirs. */
+    public boolean remove(String adminNo, String token) {
+        long removed = join(redis.hdel(keys.devices(adminNo), token));
+        if (removed > 0) {
+            String ownerKey = keys.deviceOwner(digest(token));
+            byte[] owner = join(redis.get(ownerKey));
+            if (owner != null && text(owner).equals(adminNo)) {
+                join(redis.del(ownerKey));
+            }
+        }
+        return removed > 0;
+    }
+
+    /** Removes a token FCM called unregistered or invalid, whoever holds it. */
+    public void forget(String token) {
+        String ownerKey = keys.deviceOwner(digest(token));
+        byte[] owner = join(redis.get(ownerKey));
+        if (owner != null) {
+            join(redis.hdel(keys.devices(text(owner)), token));
+            join(redis.del(ownerKey));
+        }
+    }
+
+    /** The admin's devices, by token. */
+    public Map<String, Device> of(String adminNo) {
+        Map<String, byte[]> all = join(redis.hgetall(keys.devices(adminNo)));
+        Map<String, Device> devices = new LinkedHashMap<>();
+        all.forEach((token, details) -> {
+            try {
+                JsonNode node = EventJson.mapper().readTree(details);
+                devices.put(token, new Device(token, node.path("platform").asText(""), node.path("appVersion").asText(""),
+                        Instant.parse(node.path("registeredAt").asText(Instant.EPOCH.toString()))));
+            } catch (IOException | RuntimeException corrupt) {
+                devices.put(token, new Device(token, "", "", Instant.EPOCH));
+            }
+        });
+        return devices;
+    }
+
+    private static <T> T join(io.lettuce.core.RedisFuture<T> future) {
+        try {
+            return future.get(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.util.concurrent.CompletionException(e);
+        } catch (Exception e) {
+            throw new java.util.concurrent.CompletionException(e);
+        }
+    }
+
+    private static String digest(String token) {
+        return HexFormat.of().formatHex(Sha256.digest(token));
+    }
+
+    private static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String text(byte[] bytes) {
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+}
