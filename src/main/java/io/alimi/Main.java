@@ -29,6 +29,9 @@ import io.alimi.observe.HealthCheck;
 import io.alimi.observe.HealthService;
 import io.alimi.push.DeviceService;
 import io.alimi.push.Devices;
+import io.alimi.push.FcmClient;
+import io.alimi.push.PushWorker;
+import io.alimi.push.ServiceAccount;
 import io.alimi.observe.MetricsService;
 import io.alimi.timeline.Keys;
 import io.alimi.timeline.RedisConnector;
@@ -88,7 +91,7 @@ public final class Main {
     private static final int STREAM_WRITE_BUFFER_BYTES = 256;
 
     /** What a process does. */
-    public enum Role { RELAY, BRIDGE }
+    public enum Role { RELAY, BRIDGE, PUSH }
 
     private Main() {
     }
@@ -185,6 +188,20 @@ public final class Main {
                 parts.add(relay);
                 checks.add(relay::health);
             }
+            Optional<FcmClient> fcm = fcmClient(settings);
+            Devices devices = new Devices(shared.async(), keys);
+            PushWorker push = null;
+            if (roles.contains(Role.PUSH)) {
+                if (fcm.isEmpty()) {
+                    throw new SettingsException("alimi.push.fcm.credentials-file", "the push role needs FCM service-account credentials");
+                }
+                StatefulRedisConnection<String, byte[]> pushConnection = redis.connect(patience);
+                parts.add(pushConnection);
+                push = new PushWorker(pushConnection, shared.async(), keys, devices, fcm.get(), pushSettings(settings));
+                push.start();
+                parts.add(push);
+                checks.add(push::health);
+            }
             Api api = null;
             if (roles.contains(Role.RELAY)) {
                 Optional<Tickets> tickets = Optional.of(new Tickets(shared.async(), keys, ticketTtl, commandTimeout));
@@ -195,11 +212,12 @@ public final class Main {
                         new BrowserAuthService(access, tickets, cookie), new Cors(origins),
                         new TimelineService(identities, relay.reads()),
                         new WebFiles(demo), demo ? demoService(settings, identities, shared, keys, parts) : null,
-                        new DeviceService(identities, new Devices(shared.async(), keys), DeviceService.Topics.NONE));
+                        new DeviceService(identities, devices, fcm.<DeviceService.Topics>map(client -> client)
+                                .orElse(DeviceService.Topics.NONE)));
             }
             Api routes = api;
             HealthService health = new HealthService(checks);
-            MetricsService metrics = new MetricsService(limits, relay);
+            MetricsService metrics = new MetricsService(limits, relay, push);
             var server = WebServer.builder()
                     .host(host)
                     .port(port)
@@ -236,7 +254,7 @@ public final class Main {
             if (roles.contains(Role.RELAY) && apiKeys.get().isEmpty()) {
                 LOG.warning("no API keys (alimi.publish.api-keys, alimi.publish.api-keys-file): POST /v1/events refuses every request");
             }
-            return new Running(settings, started, bridge, relay, parts);
+            return new Running(settings, started, bridge, relay, push, parts);
         } catch (RuntimeException e) {
             closeAll(parts);
             throw e;
@@ -277,9 +295,11 @@ public final class Main {
         private final WebServer server;
         private final Bridge bridge;
         private final Relay relay;
+        private final PushWorker push;
         private final List<AutoCloseable> parts;
 
-        Running(Settings settings, WebServer server, Bridge bridge, Relay relay, List<AutoCloseable> parts) {
+        Running(Settings settings, WebServer server, Bridge bridge, Relay relay, PushWorker push, List<AutoCloseable> parts) {
+            this.push = push;
             this.settings = settings;
             this.server = server;
             this.bridge = bridge;
@@ -302,6 +322,10 @@ public final class Main {
 
         public Optional<Relay> relay() {
             return Optional.ofNullable(relay);
+        }
+
+        public Optional<PushWorker> push() {
+            return Optional.ofNullable(push);
         }
 
         /**
@@ -331,11 +355,15 @@ public final class Main {
             try {
                 roles.add(Role.valueOf(name.toUpperCase(Locale.ROOT)));
             } catch (IllegalArgumentException e) {
-                throw new SettingsException("alimi.roles", "unknown role '" + name + "'; use relay, bridge or both");
+                throw new SettingsException("alimi.roles", "unknown role '" + name + "'; use relay, bridge, push or a comma-separated mix");
             }
         }
         if (roles.isEmpty()) {
-            return EnumSet.allOf(Role.class);
+            // The push role needs FCM credentials; by default it runs where they are configured.
+            roles = EnumSet.of(Role.RELAY, Role.BRIDGE);
+            if (settings.optionalString("alimi.push.fcm.credentials-file").isPresent()) {
+                roles.add(Role.PUSH);
+            }
         }
         return roles;
     }
@@ -387,6 +415,45 @@ public final class Main {
                 settings.integer("alimi.limits.connects-per-second-per-ip",
                         (int) Limits.Settings.DEFAULT_CONNECTS_PER_SECOND_PER_IP, 1, 1_000_000),
                 settings.integer("alimi.limits.connect-burst-per-ip", Limits.Settings.DEFAULT_CONNECT_BURST_PER_IP, 1, 1_000_000)));
+    }
+
+    private static Optional<FcmClient> fcmClient(Settings settings) {
+        Optional<String> file = settings.optionalString("alimi.push.fcm.credentials-file");
+        if (file.isEmpty()) {
+            return Optional.empty();
+        }
+        ServiceAccount account;
+        try {
+            account = ServiceAccount.load(Path.of(file.get()));
+        } catch (IOException | IllegalArgumentException e) {
+            throw new SettingsException("alimi.push.fcm.credentials-file", e.getMessage());
+        }
+        String project = settings.optionalString("alimi.push.fcm.project-id").orElse(account.projectId());
+        if (project.isEmpty()) {
+            throw new SettingsException("alimi.push.fcm.project-id", "not set, and the credentials file names no project_id");
+        }
+        try {
+            return Optional.of(new FcmClient(new FcmClient.Settings(
+                    java.net.URI.create(settings.string("alimi.push.fcm.base-url", "https://fcm.googleapis.com")),
+                    java.net.URI.create(settings.string("alimi.push.fcm.iid-base-url", "https://iid.googleapis.com")),
+                    project,
+                    settings.duration("alimi.push.fcm.timeout", Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofMinutes(2))),
+                    account));
+        } catch (IllegalArgumentException e) {
+            throw new SettingsException("alimi.push.fcm.base-url", e.getMessage());
+        }
+    }
+
+    private static PushWorker.Settings pushSettings(Settings settings) {
+        PushWorker.Settings d = PushWorker.Settings.DEFAULTS;
+        Duration backoffMin = settings.duration("alimi.push.backoff-min", d.backoffMin(), Duration.ofMillis(1), Duration.ofMinutes(10));
+        return new PushWorker.Settings(
+                settings.integer("alimi.push.concurrency", d.concurrency(), 1, 10_000),
+                settings.integer("alimi.push.max-attempts", d.maxAttempts(), 1, 100),
+                backoffMin,
+                settings.duration("alimi.push.backoff-max", d.backoffMax(), backoffMin, Duration.ofHours(1)),
+                settings.duration("alimi.push.claim-idle", d.claimIdle(), Duration.ofMillis(100), Duration.ofHours(24)),
+                d.block());
     }
 
     /** The demo console's back end: a Kafka producer onto the bridge's topic, files kept in Redis. */

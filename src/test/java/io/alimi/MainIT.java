@@ -63,7 +63,7 @@ class MainIT {
     @Test
     void badSettingsStopStartUpNamingTheSetting() {
         SettingsException roles = assertThrows(SettingsException.class, () -> TestNode.start(Map.of("alimi.roles", "relay,pusher")));
-        assertEquals("alimi.roles: unknown role 'pusher'; use relay, bridge or both (environment variable ALIMI_ROLES)", roles.getMessage());
+        assertEquals("alimi.roles: unknown role 'pusher'; use relay, bridge, push or a comma-separated mix (environment variable ALIMI_ROLES)", roles.getMessage());
         SettingsException keys = assertThrows(SettingsException.class, () -> TestNode.start(Map.of("alimi.publish.api-keys", "ops=short")));
         assertTrue(keys.getMessage().startsWith("alimi.publish.api-keys: the key named 'ops' is shorter than 16 characters"), keys.getMessage());
         SettingsException url = assertThrows(SettingsException.class, () -> TestNode.start(Map.of("alimi.redis.url", "http://:hunter2@redis")));

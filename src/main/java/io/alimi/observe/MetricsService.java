@@ -3,6 +3,7 @@ package io.alimi.observe;
 import io.alimi.hub.Relay;
 import io.alimi.limit.Limit;
 import io.alimi.limit.Limits;
+import io.alimi.push.PushWorker;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -19,10 +20,13 @@ public final class MetricsService implements HttpService {
 
     private final Limits limits;
     private final Relay relay;
+    private final PushWorker push;
 
-    public MetricsService(Limits limits, Relay relay) {
+    /** {@code relay} and {@code push} are null on nodes without those roles. */
+    public MetricsService(Limits limits, Relay relay, PushWorker push) {
         this.limits = limits;
         this.relay = relay;
+        this.push = push;
     }
 
     @Override
@@ -52,6 +56,17 @@ public final class MetricsService implements HttpService {
             counter(text, "alimi_slow_consumer_disconnects_total", "Connections cut off for not keeping up.", stats.slowConsumers());
             text.append("# HELP alimi_followed_scopes Scopes the tailer follows.\n# TYPE alimi_followed_scopes gauge\n");
             text.append("alimi_followed_scopes ").append(stats.streams()).append('\n');
+        }
+        if (push != null) {
+            PushWorker.Stats stats = push.stats();
+            counter(text, "alimi_push_sent_total", "Push messages FCM accepted.", stats.sent());
+            counter(text, "alimi_push_retried_total", "Push sends retried (429, 5xx, unreachable).", stats.retried());
+            counter(text, "alimi_push_failed_total", "Push destinations that failed for good.", stats.failed());
+            counter(text, "alimi_push_dead_lettered_total", "Push entries copied to the dead-letter stream.", stats.deadLettered());
+            counter(text, "alimi_push_tokens_removed_total", "Device tokens FCM called unregistered or invalid.", stats.goneTokens());
+            text.append("# HELP alimi_push_fcm_seconds Time spent in FCM send calls.\n# TYPE alimi_push_fcm_seconds summary\n");
+            text.append("alimi_push_fcm_seconds_count ").append(stats.fcmCalls()).append('\n');
+            text.append("alimi_push_fcm_seconds_sum ").append(String.format(java.util.Locale.ROOT, "%.6f", stats.fcmNanos() / 1e9)).append('\n');
         }
         res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
         res.send(text.toString());

@@ -65,4 +65,24 @@ public record Keys(String prefix) {
     public String deviceOwner(String tokenDigest) {
         return prefix + "devown:" + tokenDigest;
     }
+
+    /** {@code alimi:push:{q}}: push work, one entry per push-flagged event, read by the push workers' group. */
+    public String pushQueue() {
+        return prefix + "push:{q}";
+    }
+
+    /** {@code alimi:push:{q}:ev:<event id>}: the event is in the push queue already. */
+    public String pushDedup(String eventId) {
+        return pushQueue() + ":ev:" + eventId;
+    }
+
+    /** {@code alimi:push:{q}:dlq}: pushes that failed for good, for an operator to inspect and replay. */
+    public String pushDeadLetters() {
+        return pushQueue() + ":dlq";
+    }
+
+    /** {@code alimi:push:{q}:sent:<entry id>}: devices and topics an entry has reached (a retried entry skips them). */
+    public String pushSent(String entryId) {
+        return pushQueue() + ":sent:" + entryId;
+    }
 }

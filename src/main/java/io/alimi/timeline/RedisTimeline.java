@@ -40,6 +40,7 @@ public final class RedisTimeline implements Timeline {
     private final byte[][] retentionArgs;
     private final LuaScript appendScript = LuaScript.load("timeline_append");
     private final LuaScript boundsScript = LuaScript.load("timeline_bounds");
+    private final LuaScript pushScript = LuaScript.load("push_enqueue");
 
     public RedisTimeline(StatefulRedisConnection<String, byte[]> connection, Keys keys, Retention retention) {
         this.redis = connection.async();
@@ -70,7 +71,13 @@ public final class RedisTimeline implements Timeline {
         }
         List<CompletableFuture<Void>> scopes = new ArrayList<>(byScope.size());
         byScope.forEach((scope, slots) -> scopes.add(appendChunks(scope, slots, 0, events, placements)));
-        return CompletableFuture.allOf(scopes.toArray(CompletableFuture[]::new)).thenApply(done -> {
+        CompletableFuture<Void> appended = CompletableFuture.allOf(scopes.toArray(CompletableFuture[]::new));
+        List<Envelope> pushes = events.stream().filter(Envelope::push).toList();
+        if (!pushes.isEmpty()) {
+            // After the timeline: a push names entries that exist. Retried with the append, added once.
+            appended = appended.thenCompose(done -> enqueuePushes(pushes));
+        }
+        return appended.thenApply(done -> {
             List<Appended> results = new ArrayList<>(events.size());
             for (int e = 0; e < events.size(); e++) {
                 results.add(new Appended(events.get(e).id(), List.of(placements[e])));
@@ -111,6 +118,19 @@ public final class RedisTimeline implements Timeline {
             return stored;
         }
         return stored.thenCompose(done -> appendChunks(scope, slots, to, events, placements));
+    }
+
+    private CompletableFuture<Void> enqueuePushes(List<Envelope> pushes) {
+        String[] keyArgs = new String[1 + pushes.size()];
+        byte[][] args = new byte[1 + 2 * pushes.size()][];
+        keyArgs[0] = keys.pushQueue();
+        args[0] = retentionArgs[2];
+        for (int i = 0; i < pushes.size(); i++) {
+            keyArgs[1 + i] = keys.pushDedup(pushes.get(i).id());
+            args[1 + 2 * i] = pushes.get(i).id().getBytes(StandardCharsets.UTF_8);
+            args[2 + 2 * i] = pushes.get(i).json();
+        }
+        return pushScript.<Long>call(redis, ScriptOutputType.INTEGER, keyArgs, args).thenApply(added -> null);
     }
 
     /** A non-zero 32-bit value; only used if the call finds the stream missing. */

@@ -1,0 +1,336 @@
+package io.alimi.push;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.alimi.event.EventJson;
+import io.alimi.event.Scope;
+import io.alimi.observe.Check;
+import io.alimi.timeline.Keys;
+import io.lettuce.core.Consumer;
+import io.lettuce.core.RedisBusyException;
+import io.lettuce.core.StreamMessage;
+import io.lettuce.core.XAutoClaimArgs;
+import io.lettuce.core.XGroupCreateArgs;
+import io.lettuce.core.XReadArgs;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.models.stream.ClaimedMessages;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The {@code push} role: sends push-flagged events to admins' phones through FCM, never losing one.
+ *
+ * <p>Work comes from the push stream through a Redis consumer group, so any number of nodes share it, each entry
+ * going to one of them. An entry is acknowledged only once every destination has been dealt with: sent, or its
+ * device token forgotten (FCM said unregistered), or — after the last retry — the entry copied to the dead-letter
+ * stream. Entries a worker took and never acknowledged (it crashed, it was killed) are claimed by another after
+ * {@code claim-idle}. Destinations: {@code admin:<n>} → each of that admin's devices; {@code mall}, {@code partner}
+ * and {@code all} → the FCM topic devices subscribe to at registration. What an entry has already reached is kept
+ * in Redis, so a reclaimed entry does not reach a device twice (unless the worker died between FCM's answer and
+ * writing it down).
+ */
+public final class PushWorker implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(PushWorker.class.getName());
+    public static final String GROUP = "alimi-push";
+
+    /**
+     * @param concurrency  entries in flight at once on this node
+     * @param maxAttempts  sends of one destination before it is dead-lettered
+     * @param backoffMin   first retry delay (doubling, jittered, up to backoffMax; FCM's Retry-After wins when longer)
+     * @param claimIdle    an entry taken this long ago and not acknowledged is claimed by another worker
+     */
+    public record Settings(int concurrency, int maxAttempts, Duration backoffMin, Duration backoffMax,
+                           Duration claimIdle, Duration block) {
+        public static final Settings DEFAULTS = new Settings(32, 5, Duration.ofSeconds(1), Duration.ofMinutes(1),
+                Duration.ofMinutes(1), Duration.ofSeconds(2));
+    }
+
+    /** Counters since start, for metrics. */
+    public record Stats(long sent, long retried, long failed, long deadLettered, long goneTokens, long fcmCalls,
+                        long fcmNanos) {
+    }
+
+    private final StatefulRedisConnection<String, byte[]> blocking;
+    private final RedisAsyncCommands<String, byte[]> redis;
+    private final Keys keys;
+    private final Devices devices;
+    private final FcmClient fcm;
+    private final Settings settings;
+    private final String consumer = "worker-" + UUID.randomUUID();
+    private final Semaphore slots;
+    private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
+    private final LongAdder sent = new LongAdder();
+    private final LongAdder retried = new LongAdder();
+    private final LongAdder failed = new LongAdder();
+    private final LongAdder deadLettered = new LongAdder();
+    private final LongAdder gone = new LongAdder();
+    private final LongAdder fcmCalls = new LongAdder();
+    private final LongAdder fcmNanos = new LongAdder();
+    private volatile boolean running = true;
+    private volatile String lastError = "";
+    private Thread reader;
+
+    /**
+     * @param blocking a connection for this worker alone (its XREADGROUP blocks it)
+     * @param redis    a shared connection for everything else
+     */
+    public PushWorker(StatefulRedisConnection<String, byte[]> blocking, RedisAsyncCommands<String, byte[]> redis,
+                      Keys keys, Devices devices, FcmClient fcm, Settings settings) {
+        this.blocking = blocking;
+        this.redis = redis;
+        this.keys = keys;
+        this.devices = devices;
+        this.fcm = fcm;
+        this.settings = settings;
+        this.slots = new Semaphore(settings.concurrency());
+    }
+
+    public void start() {
+        try {
+            redis.xgroupCreate(XReadArgs.StreamOffset.from(keys.pushQueue(), "0"), GROUP,
+                    XGroupCreateArgs.Builder.mkstream()).get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            if (!(e.getCause() instanceof RedisBusyException)) {
+                throw new IllegalStateException("cannot create the push consumer group: " + e.getMessage(), e);
+            }
+        }
+        reader = Thread.ofVirtual().name("alimi-push-reader").start(this::run);
+    }
+
+    public Stats stats() {
+        return new Stats(sent.sum(), retried.sum(), failed.sum(), deadLettered.sum(), gone.sum(), fcmCalls.sum(), fcmNanos.sum());
+    }
+
+    public Check health() {
+        return new Check("push", lastError.isEmpty(), lastError.isEmpty() ? "reading " + keys.pushQueue() : lastError);
+    }
+
+    private void run() {
+        long nextClaim = System.nanoTime();
+        Consumer<String> me = Consumer.from(GROUP, consumer);
+        while (running) {
+            try {
+                if (System.nanoTime() - nextClaim >= 0) {
+                    nextClaim = System.nanoTime() + Math.max(settings.claimIdle().toNanos() / 2, TimeUnit.MILLISECONDS.toNanos(200));
+                    claimAbandoned(me);
+                }
+                int free = Math.max(1, Math.min(slots.availablePermits(), 64));
+                List<StreamMessage<String, byte[]>> entries = blocking.async().xreadgroup(me,
+                        XReadArgs.Builder.block(settings.block()).count(free),
+                        XReadArgs.StreamOffset.lastConsumed(keys.pushQueue())).get(settings.block().toMillis() + 10_000, TimeUnit.MILLISECONDS);
+                lastError = "";
+                for (StreamMessage<String, byte[]> entry : entries) {
+                    dispatch(entry);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (Exception e) {
+                if (!running) {
+                    return;
+                }
+                lastError = "cannot read the push stream: " + e.getMessage();
+                LOG.log(Level.WARNING, "push worker: {0}; retrying", lastError);
+                LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(1));
+            }
+        }
+    }
+
+    /** Takes over entries another worker took and left unacknowledged for {@code claim-idle}. */
+    private void claimAbandoned(Consumer<String> me) throws Exception {
+        String start = "0-0";
+        do {
+            ClaimedMessages<String, byte[]> claimed = redis.xautoclaim(keys.pushQueue(),
+                    XAutoClaimArgs.Builder.xautoclaim(me, settings.claimIdle(), start).count(100)).get(10, TimeUnit.SECONDS);
+            for (StreamMessage<String, byte[]> entry : claimed.getMessages()) {
+                if (entry.getBody() == null || entry.getBody().isEmpty()) {
+                    // Trimmed away meanwhile: nothing left to send.
+                    redis.xack(keys.pushQueue(), GROUP, entry.getId());
+                    continue;
+                }
+                LOG.info(() -> "push worker: claimed entry " + entry.getId() + " left by another worker");
+                dispatch(entry);
+            }
+            start = claimed.getId();
+        } while (!"0-0".equals(start) && running);
+    }
+
+    private void dispatch(StreamMessage<String, byte[]> entry) throws InterruptedException {
+        if (!inFlight.add(entry.getId())) {
+            return;
+        }
+        slots.acquire();
+        Thread.ofVirtual().name("alimi-push").start(() -> {
+            try {
+                handle(entry);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "push worker: entry " + entry.getId() + " left for a retry", e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                inFlight.remove(entry.getId());
+                slots.release();
+            }
+        });
+    }
+
+    /** Sends one entry to every destination, then acknowledges it (dead-lettering what failed for good). */
+    private void handle(StreamMessage<String, byte[]> entry) throws InterruptedException {
+        JsonNode event;
+        try {
+            event = EventJson.mapper().readTree(entry.getBody().get("event"));
+        } catch (Exception corrupt) {
+            deadLetter(entry, List.of("*"), "the entry is not an event");
+            acknowledge(entry);
+            return;
+        }
+        String sentKey = keys.pushSent(entry.getId());
+        Set<String> already = new HashSet<>();
+        join(redis.smembers(sentKey)).forEach(member -> already.add(new String(member, StandardCharsets.UTF_8)));
+        List<String> failures = new ArrayList<>();
+        for (FcmClient.Destination destination : destinations(event)) {
+            if (!running) {
+                return;
+            }
+            if (already.contains(destination.key())) {
+                continue;
+            }
+            Optional<String> failure = deliver(event, destination);
+            if (failure.isPresent()) {
+                failures.add(destination.key() + ": " + failure.get());
+            } else {
+                join(redis.sadd(sentKey, destination.key().getBytes(StandardCharsets.UTF_8)));
+                join(redis.expire(sentKey, Duration.ofDays(1).toSeconds()));
+            }
+        }
+        if (!running) {
+            // Stopping: what is not done stays pending, for another worker (or this node again) to claim.
+            return;
+        }
+        if (!failures.isEmpty()) {
+            deadLetter(entry, failures, "failed after " + settings.maxAttempts() + " attempts");
+        }
+        acknowledge(entry);
+        join(redis.del(sentKey));
+    }
+
+    /** Sends to one destination with retries; empty when done (sent, or the token is gone), else why it failed. */
+    private Optional<String> deliver(JsonNode event, FcmClient.Destination destination) throws InterruptedException {
+        ObjectNode message = FcmClient.message(event, destination);
+        Duration backoff = settings.backoffMin();
+        String why = "";
+        for (int attempt = 1; attempt <= settings.maxAttempts() && running; attempt++) {
+            long start = System.nanoTime();
+            FcmClient.Outcome outcome = fcm.send(message, destination);
+            fcmCalls.increment();
+            fcmNanos.add(System.nanoTime() - start);
+            switch (outcome) {
+                case FcmClient.Outcome.Sent sentOk -> {
+                    sent.increment();
+                    return Optional.empty();
+                }
+                case FcmClient.Outcome.Gone goneToken -> {
+                    gone.increment();
+                    devices.forget(destination.token());
+                    return Optional.empty();
+                }
+                case FcmClient.Outcome.Failed failure -> {
+                    failed.increment();
+                    return Optional.of(failure.why());
+                }
+                case FcmClient.Outcome.Retry retry -> {
+                    why = retry.why();
+                    if (attempt == settings.maxAttempts()) {
+                        break;
+                    }
+                    retried.increment();
+                    long jittered = (long) (backoff.toNanos() * (0.5 + ThreadLocalRandom.current().nextDouble() / 2));
+                    long wait = Math.max(jittered, retry.after().map(Duration::toNanos).orElse(0L));
+                    LockSupport.parkNanos(wait);
+                    backoff = backoff.multipliedBy(2).compareTo(settings.backoffMax()) > 0 ? settings.backoffMax() : backoff.multipliedBy(2);
+                }
+            }
+        }
+        failed.increment();
+        return Optional.of(why);
+    }
+
+    /** {@code admin:<n>} → that admin's devices; broad scopes → their FCM topic. */
+    private List<FcmClient.Destination> destinations(JsonNode event) {
+        Set<FcmClient.Destination> destinations = new LinkedHashSet<>();
+        for (String target : event.path("targets").asText("").split(",")) {
+            Scope scope;
+            try {
+                scope = Scope.parse(target.strip());
+            } catch (IllegalArgumentException e) {
+                continue;
+            }
+            if (scope.kind() == Scope.Kind.ADMIN) {
+                for (String token : devices.of(scope.id()).keySet()) {
+                    destinations.add(FcmClient.Destination.device(token));
+                }
+            } else {
+                DeviceService.topic(scope).ifPresent(topic -> destinations.add(FcmClient.Destination.topic(topic)));
+            }
+        }
+        return new ArrayList<>(destinations);
+    }
+
+    private void deadLetter(StreamMessage<String, byte[]> entry, List<String> failures, String reason) {
+        Map<String, byte[]> fields = new java.util.LinkedHashMap<>();
+        fields.put("entry", entry.getId().getBytes(StandardCharsets.UTF_8));
+        fields.put("reason", reason.getBytes(StandardCharsets.UTF_8));
+        fields.put("failures", String.join("\n", failures).getBytes(StandardCharsets.UTF_8));
+        fields.put("id", entry.getBody().getOrDefault("id", new byte[0]));
+        fields.put("event", entry.getBody().getOrDefault("event", new byte[0]));
+        join(redis.xadd(keys.pushDeadLetters(), fields));
+        deadLettered.increment();
+        LOG.warning(() -> "push worker: entry " + entry.getId() + " dead-lettered (" + reason + ")");
+    }
+
+    private void acknowledge(StreamMessage<String, byte[]> entry) {
+        join(redis.xack(keys.pushQueue(), GROUP, entry.getId()));
+    }
+
+    private static <T> T join(io.lettuce.core.RedisFuture<T> future) {
+        try {
+            return future.get(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.util.concurrent.CompletionException(e);
+        } catch (Exception e) {
+            throw new java.util.concurrent.CompletionException(e);
+        }
+    }
+
+    /**
+     * Stops taking work. Entries in flight are left unacknowledged: another worker (or this node after a restart)
+     * claims and finishes them.
+     */
+    @Override
+    public void close() {
+        running = false;
+        if (reader != null) {
+            reader.interrupt();
+        }
+    }
+}

@@ -1,0 +1,155 @@
+package io.alimi.push;
+
+import io.alimi.Main;
+import io.alimi.support.Await;
+import io.alimi.support.Closer;
+import io.alimi.support.FcmServer;
+import io.alimi.support.Http;
+import io.alimi.support.Publisher;
+import io.alimi.support.TestNode;
+import io.alimi.support.TestServers;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Mobile push through a real local server speaking FCM v1 and OAuth, with real Redis and nodes. */
+class PushIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(20);
+    private static final String PHONE_A = "phone-a-" + "a".repeat(100);
+    private static final String PHONE_B = "phone-b-" + "b".repeat(100);
+
+    @RegisterExtension
+    final Closer closer = new Closer();
+    private final FcmServer fcm = closer.add(new FcmServer());
+
+    private Main.Running node(String prefix, Map<String, String> overrides) {
+        Map<String, String> settings = new HashMap<>(Map.of(
+                "alimi.roles", "relay,push",
+                "alimi.redis.key-prefix", prefix,
+                "alimi.push.fcm.credentials-file", fcm.credentials().toString(),
+                "alimi.push.fcm.base-url", fcm.baseUrl(),
+                "alimi.push.fcm.iid-base-url", fcm.baseUrl(),
+                "alimi.push.backoff-min", "50ms",
+                "alimi.push.backoff-max", "200ms"));
+        settings.putAll(overrides);
+        return closer.add(TestNode.start(settings));
+    }
+
+    private static void register(Main.Running node, String admin, String phone) {
+        Http.Reply reply = new Http(node.port()).post("/v1/devices", "application/json",
+                "{\"token\":\"" + phone + "\",\"platform\":\"android\",\"appVersion\":\"3.2.0\"}", "Authorization", "Bearer " + admin);
+        assertEquals(201, reply.status(), reply.body());
+    }
+
+    private static void publish(Main.Running node, String id, String targets, boolean push) {
+        new Publisher(node.port()).publishJson("{\"specversion\":\"1.0\",\"id\":\"" + id + "\",\"source\":\"/orders\","
+                + "\"type\":\"order.created\",\"targets\":\"" + targets + "\",\"subject\":\"새 주문 " + id + "\""
+                + (push ? ",\"push\":\"true\"" : "") + ",\"data\":{\"orderNo\":\"" + id + "\"}}");
+    }
+
+    @Test
+    void aPushFlaggedEventReachesEachDeviceAndTopicOnceAndANonPushEventNothing() {
+        Main.Running node = node(TestServers.uniquePrefix(), Map.of());
+        register(node, TestNode.ADMIN_42, PHONE_A);
+        register(node, TestNode.ADMIN_42, PHONE_B);
+        assertEquals(List.of("all", "mall-1", "partner-7"), fcm.subscriptions(PHONE_A), "subscribed to its admin's topics");
+
+        publish(node, "quiet-1", "admin:42", false);
+        publish(node, "push-1", "admin:42,mall:1", true);
+        publish(node, "push-1", "admin:42,mall:1", true);   // a retried publish: no second push
+        Await.until(WAIT, "both phones and the mall topic", () -> fcm.delivered("token:" + PHONE_A) == 1
+                && fcm.delivered("token:" + PHONE_B) == 1 && fcm.delivered("topic:mall-1") == 1);
+        Await.until(WAIT, "the entry acknowledged", () -> pending(node) == 0);
+        assertEquals(3, fcm.received().size(), "nothing for the event without push, nothing twice: " + fcm.received());
+        FcmServer.Received first = fcm.received().get(0);
+        assertEquals("push-1", first.message().path("data").path("eventId").asText());
+        assertEquals("새 주문 push-1", first.message().path("notification").path("body").asText());
+        assertEquals(1, fcm.tokenCalls(), "the access token is cached");
+        assertEquals(List.of(), fcm.problems());
+        String metrics = new Http(node.port()).get("/metrics").body();
+        assertTrue(metrics.contains("alimi_push_sent_total 3"), metrics);
+    }
+
+    @Test
+    void retryAfterFrom429IsHonoured() {
+        Main.Running node = node(TestServers.uniquePrefix(), Map.of());
+        register(node, TestNode.ADMIN_77, PHONE_A);
+        fcm.answer("token:" + PHONE_A, "429:2");
+        publish(node, "busy-1", "admin:77", true);
+        Await.until(WAIT, "the retry to succeed", () -> fcm.delivered("token:" + PHONE_A) == 1);
+        List<FcmServer.Received> attempts = fcm.received();
+        assertEquals(2, attempts.size());
+        Duration waited = FcmServer.between(attempts.get(0), attempts.get(1));
+        assertTrue(waited.compareTo(Duration.ofMillis(1900)) >= 0, "waited " + waited + " for Retry-After: 2");
+    }
+
+    @Test
+    void unregisteredAndInvalidTokensAreForgotten() {
+        Main.Running node = node(TestServers.uniquePrefix(), Map.of());
+        register(node, TestNode.ADMIN_77, PHONE_A);
+        register(node, TestNode.ADMIN_77, PHONE_B);
+        fcm.answer("token:" + PHONE_A, "404:UNREGISTERED");
+        fcm.answer("token:" + PHONE_B, "400:INVALID_ARGUMENT");
+        publish(node, "stale-1", "admin:77", true);
+        Await.until(WAIT, "both tokens forgotten", () -> new Http(node.port())
+                .get("/v1/devices", "Authorization", "Bearer " + TestNode.ADMIN_77).json().get("devices").isEmpty());
+        Await.until(WAIT, "the entry acknowledged", () -> pending(node) == 0);
+        assertEquals(0, deadLetters(node), "a gone token is not a failure");
+    }
+
+    @Test
+    void aDestinationStillFailingAfterTheLastRetryIsDeadLetteredNotLost() {
+        Main.Running node = node(TestServers.uniquePrefix(), Map.of("alimi.push.max-attempts", "3"));
+        register(node, TestNode.ADMIN_77, PHONE_A);
+        fcm.answer("token:" + PHONE_A, "503", "503", "503");
+        publish(node, "down-1", "admin:77,mall:2", true);
+        Await.until(WAIT, "the dead letter", () -> deadLetters(node) == 1);
+        assertEquals(1, fcm.delivered("topic:mall-2"), "the other destination was sent");
+        assertEquals(3, fcm.received().stream().filter(r -> r.destination().equals("token:" + PHONE_A)).count());
+        Await.until(WAIT, "the entry acknowledged", () -> pending(node) == 0);
+    }
+
+    @Test
+    void aWorkerKilledMidSendLeavesTheMessageToAnotherWorker() {
+        String prefix = TestServers.uniquePrefix();
+        Main.Running first = node(prefix, Map.of("alimi.push.claim-idle", "1s"));
+        register(first, TestNode.ADMIN_77, PHONE_A);
+        fcm.answer("token:" + PHONE_A, "hold");
+        publish(first, "crash-1", "admin:77", true);
+        Await.until(WAIT, "the first worker to be sending", () -> fcm.arrived() == 1);
+        first.close();   // the worker dies with the message in flight, unacknowledged
+        fcm.releaseHeld();
+
+        Main.Running second = node(prefix, Map.of("alimi.push.claim-idle", "1s"));
+        Await.until(WAIT, "the second worker to send it", () -> fcm.delivered("token:" + PHONE_A) == 1);
+        assertEquals(0, fcm.received().stream().filter(r -> r.answered() == 200 && r.destination().equals("token:" + PHONE_A))
+                .count() - 1, "sent once, by the second worker");
+        Await.until(WAIT, "the entry acknowledged", () -> pending(second) == 0);
+        assertEquals(0, deadLetters(second));
+    }
+
+    private static long pending(Main.Running node) {
+        try (RedisClient client = RedisClient.create(TestServers.redis().url());
+             StatefulRedisConnection<String, String> redis = client.connect()) {
+            String queue = node.settings().string("alimi.redis.key-prefix", "alimi:") + "push:{q}";
+            return redis.sync().xpending(queue, PushWorker.GROUP).getCount();
+        }
+    }
+
+    private static long deadLetters(Main.Running node) {
+        try (RedisClient client = RedisClient.create(TestServers.redis().url());
+             StatefulRedisConnection<String, String> redis = client.connect()) {
+            return redis.sync().xlen(node.settings().string("alimi.redis.key-prefix", "alimi:") + "push:{q}:dlq");
+        }
+    }
+}
