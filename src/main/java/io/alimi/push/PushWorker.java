@@ -199,7 +199,7 @@ public final class PushWorker implements AutoCloseable {
         try {
             event = EventJson.mapper().readTree(entry.getBody().get("event"));
         } catch (Exception corrupt) {
-            deadLetter(entry, List.of("*"), "the entry is not an event");
+            deadLetter(entry, List.of("the entry is not an event"), List.of(), "the entry is not an event");
             acknowledge(entry);
             return;
         }
@@ -207,7 +207,14 @@ public final class PushWorker implements AutoCloseable {
         Set<String> already = new HashSet<>();
         join(redis.smembers(sentKey)).forEach(member -> already.add(new String(member, StandardCharsets.UTF_8)));
         List<String> failures = new ArrayList<>();
+        List<String> failedKeys = new ArrayList<>();
+        // A replayed dead letter names the destinations that failed; the others had it already.
+        Set<String> only = entry.getBody().containsKey("only")
+                ? Set.of(new String(entry.getBody().get("only"), StandardCharsets.UTF_8).split("\n")) : null;
         for (FcmClient.Destination destination : destinations(event)) {
+            if (only != null && !only.contains(destination.key())) {
+                continue;
+            }
             if (!running) {
                 return;
             }
@@ -217,6 +224,7 @@ public final class PushWorker implements AutoCloseable {
             Optional<String> failure = deliver(event, destination);
             if (failure.isPresent()) {
                 failures.add(destination.key() + ": " + failure.get());
+                failedKeys.add(destination.key());
             } else {
                 join(redis.sadd(sentKey, destination.key().getBytes(StandardCharsets.UTF_8)));
                 join(redis.expire(sentKey, Duration.ofDays(1).toSeconds()));
@@ -227,7 +235,7 @@ public final class PushWorker implements AutoCloseable {
             return;
         }
         if (!failures.isEmpty()) {
-            deadLetter(entry, failures, "failed after " + settings.maxAttempts() + " attempts");
+            deadLetter(entry, failures, failedKeys, "failed after " + settings.maxAttempts() + " attempts");
         }
         acknowledge(entry);
         join(redis.del(sentKey));
@@ -295,11 +303,13 @@ public final class PushWorker implements AutoCloseable {
         return new ArrayList<>(destinations);
     }
 
-    private void deadLetter(StreamMessage<String, byte[]> entry, List<String> failures, String reason) {
+    private void deadLetter(StreamMessage<String, byte[]> entry, List<String> failures, List<String> destinations,
+                            String reason) {
         Map<String, byte[]> fields = new java.util.LinkedHashMap<>();
         fields.put("entry", entry.getId().getBytes(StandardCharsets.UTF_8));
         fields.put("reason", reason.getBytes(StandardCharsets.UTF_8));
         fields.put("failures", String.join("\n", failures).getBytes(StandardCharsets.UTF_8));
+        fields.put("destinations", String.join("\n", destinations).getBytes(StandardCharsets.UTF_8));
         fields.put("id", entry.getBody().getOrDefault("id", new byte[0]));
         fields.put("event", entry.getBody().getOrDefault("event", new byte[0]));
         join(redis.xadd(keys.pushDeadLetters(), fields));

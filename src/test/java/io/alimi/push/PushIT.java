@@ -117,6 +117,22 @@ class PushIT {
         assertEquals(1, fcm.delivered("topic:mall-2"), "the other destination was sent");
         assertEquals(3, fcm.received().stream().filter(r -> r.destination().equals("token:" + PHONE_A)).count());
         Await.until(WAIT, "the entry acknowledged", () -> pending(node) == 0);
+
+        // FCM is back: the operator replays the dead letters with the shipped script, and the phone gets it.
+        String prefix = node.settings().string("alimi.redis.key-prefix", "alimi:");
+        try (RedisClient client = RedisClient.create(TestServers.redis().url());
+             StatefulRedisConnection<String, String> redis = client.connect()) {
+            String script = java.nio.file.Files.readString(java.nio.file.Path.of("redis/lua/push_replay.lua"));
+            Long replayed = redis.sync().eval(script, io.lettuce.core.ScriptOutputType.INTEGER,
+                    new String[] {prefix + "push:{q}:dlq", prefix + "push:{q}"}, "all");
+            assertEquals(1L, replayed);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        Await.until(WAIT, "the replayed push to arrive", () -> fcm.delivered("token:" + PHONE_A) == 1);
+        Await.until(WAIT, "the replay acknowledged", () -> pending(node) == 0);
+        assertEquals(0, deadLetters(node));
+        assertEquals(1, fcm.delivered("topic:mall-2"), "only what failed is sent again");
     }
 
     @Test
