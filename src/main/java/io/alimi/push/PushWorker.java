@@ -10,6 +10,7 @@ import io.lettuce.core.Consumer;
 import io.lettuce.core.RedisBusyException;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.XAutoClaimArgs;
+import io.lettuce.core.XClaimArgs;
 import io.lettuce.core.XGroupCreateArgs;
 import io.lettuce.core.XReadArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -221,7 +222,7 @@ public final class PushWorker implements AutoCloseable {
             if (already.contains(destination.key())) {
                 continue;
             }
-            Optional<String> failure = deliver(event, destination);
+            Optional<String> failure = deliver(entry.getId(), event, destination);
             if (failure.isPresent()) {
                 failures.add(destination.key() + ": " + failure.get());
                 failedKeys.add(destination.key());
@@ -242,7 +243,8 @@ public final class PushWorker implements AutoCloseable {
     }
 
     /** Sends to one destination with retries; empty when done (sent, or the token is gone), else why it failed. */
-    private Optional<String> deliver(JsonNode event, FcmClient.Destination destination) throws InterruptedException {
+    private Optional<String> deliver(String entryId, JsonNode event, FcmClient.Destination destination)
+            throws InterruptedException {
         ObjectNode message = FcmClient.message(event, destination);
         Duration backoff = settings.backoffMin();
         String why = "";
@@ -273,6 +275,9 @@ public final class PushWorker implements AutoCloseable {
                     retried.increment();
                     long jittered = (long) (backoff.toNanos() * (0.5 + ThreadLocalRandom.current().nextDouble() / 2));
                     long wait = Math.max(jittered, retry.after().map(Duration::toNanos).orElse(0L));
+                    // Still ours: reset the entry's idle time, so no other worker claims it while we wait.
+                    join(redis.xclaim(keys.pushQueue(), Consumer.from(GROUP, consumer),
+                            XClaimArgs.Builder.justid().minIdleTime(0), entryId));
                     LockSupport.parkNanos(wait);
                     backoff = backoff.multipliedBy(2).compareTo(settings.backoffMax()) > 0 ? settings.backoffMax() : backoff.multipliedBy(2);
                 }
