@@ -100,7 +100,9 @@ public final class Main {
         LogConfig.configureRuntime();
         Running running;
         try {
-            running = start(Settings.load());
+            Settings settings = Settings.load();
+            logFormat(settings);
+            running = start(settings);
         } catch (SettingsException e) {
             LOG.severe("cannot start: " + e.getMessage());
             System.exit(2);
@@ -113,6 +115,20 @@ public final class Main {
             return;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(running::close, "alimi-shutdown"));
+    }
+
+    /** {@code alimi.log.format}: {@code text} (default) or {@code json}, one object per line. */
+    private static void logFormat(Settings settings) {
+        String format = settings.string("alimi.log.format", "text");
+        switch (format) {
+            case "text" -> { }
+            case "json" -> {
+                for (java.util.logging.Handler handler : Logger.getLogger("").getHandlers()) {
+                    handler.setFormatter(new io.alimi.observe.JsonLogFormatter());
+                }
+            }
+            default -> throw new SettingsException("alimi.log.format", "must be text or json, not '" + format + "'");
+        }
     }
 
     /** Starts a node with {@code settings}; tests and the dev launcher use this same wiring. */
@@ -155,7 +171,8 @@ public final class Main {
             parts.add(apiKeys);
             StatefulRedisConnection<String, byte[]> shared = redis.connect(patience);
             parts.add(shared);
-            Timeline timeline = new RedisTimeline(shared, keys, retention);
+            RedisTimeline.Meters meters = new RedisTimeline.Meters();
+            Timeline timeline = new RedisTimeline(shared, keys, retention, meters);
             List<HealthCheck> checks = new ArrayList<>();
             checks.add(new RedisHealth(shared, redis.describe()));
 
@@ -164,7 +181,7 @@ public final class Main {
                 // Its own connection: large pipelined batches must not queue ahead of publish requests.
                 StatefulRedisConnection<String, byte[]> bridgeConnection = redis.connect(patience);
                 parts.add(bridgeConnection);
-                bridge = Bridge.create(bridgeSettings, new RedisTimeline(bridgeConnection, keys, retention), reader);
+                bridge = Bridge.create(bridgeSettings, new RedisTimeline(bridgeConnection, keys, retention, meters), reader);
                 parts.add(bridge);
                 checks.add(bridge::health);
             }
@@ -203,9 +220,11 @@ public final class Main {
                 checks.add(push::health);
             }
             Api api = null;
+            StreamAccess streams = null;
             if (roles.contains(Role.RELAY)) {
                 Optional<Tickets> tickets = Optional.of(new Tickets(shared.async(), keys, ticketTtl, commandTimeout));
                 StreamAccess access = new StreamAccess(identities, tickets, streamPolicy, limits, origins, clientAddress);
+                streams = access;
                 api = new Api(new PublishService(apiKeys, reader, timeline, publishLimits, limits),
                         new ScopeEventsService(identities, timeline), new SseService(relay, access),
                         new PollService(relay, access), new WsEndpoint(relay, access),
@@ -217,7 +236,8 @@ public final class Main {
             }
             Api routes = api;
             HealthService health = new HealthService(checks);
-            MetricsService metrics = new MetricsService(limits, relay, push);
+            MetricsService metrics = new MetricsService(limits, relay, push, bridge, meters,
+                    streams == null ? Map::of : streams::connections);
             var server = WebServer.builder()
                     .host(host)
                     .port(port)

@@ -68,6 +68,7 @@ public final class Bridge implements AutoCloseable {
     private final AtomicLong duplicates = new AtomicLong();
     private final AtomicLong deadLettered = new AtomicLong();
     private final AtomicLong retries = new AtomicLong();
+    private volatile long lag = -1;
 
     private volatile boolean stopping;
     private volatile long stopDeadline;
@@ -111,6 +112,24 @@ public final class Bridge implements AutoCloseable {
 
     public long deadLetteredCount() {
         return deadLettered.get();
+    }
+
+    /** Records in the topic not yet consumed by this bridge, over its partitions (-1 before it knows). */
+    public long lagCount() {
+        return lag;
+    }
+
+    private long lag() {
+        long total = 0;
+        boolean known = false;
+        for (org.apache.kafka.common.TopicPartition partition : consumer.assignment()) {
+            java.util.OptionalLong partitionLag = consumer.currentLag(partition);
+            if (partitionLag.isPresent()) {
+                total += partitionLag.getAsLong();
+                known = true;
+            }
+        }
+        return known ? total : lag;
     }
 
     /** Failed batch attempts, each followed by a backoff. */
@@ -162,6 +181,7 @@ public final class Bridge implements AutoCloseable {
                 if (!records.isEmpty()) {
                     handle(records);
                 }
+                lag = lag();
             }
             setStatus(State.STOPPED, "");
         } catch (RuntimeException | Error e) {

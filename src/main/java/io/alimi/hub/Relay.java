@@ -49,6 +49,7 @@ public final class Relay implements AutoCloseable {
     private final LongAdder deliveries = new LongAdder();
     private final LongAdder gaps = new LongAdder();
     private final LongAdder slowConsumers = new LongAdder();
+    private final io.alimi.observe.Histogram deliveryLatency = new io.alimi.observe.Histogram();
     private final Thread watchdog;
     private volatile boolean draining;
     private volatile boolean closed;
@@ -207,6 +208,15 @@ public final class Relay implements AutoCloseable {
         if (n > 0) {
             gaps.add(n);
         }
+    }
+
+    /** Publish (the entry's Redis time) to hand-out, for each live event handed to a connection. */
+    void recordDelivery(long appendedAtMillis, long nowMillis) {
+        deliveryLatency.record(nowMillis - appendedAtMillis);
+    }
+
+    public io.alimi.observe.Histogram deliveryLatency() {
+        return deliveryLatency;
     }
 
     void countSlowConsumer() {

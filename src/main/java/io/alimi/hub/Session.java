@@ -266,6 +266,12 @@ public final class Session implements AutoCloseable {
         }
         List<Item> items = new ArrayList<>(batch.size() + 1);
         handOut(batch, items);
+        long now = System.currentTimeMillis();
+        for (Item item : items) {
+            if (item instanceof Item.Event live) {
+                relay.recordDelivery(live.event().id().millis(), now);
+            }
+        }
         int[] count = unread;
         if (count != null) {
             unread = null;

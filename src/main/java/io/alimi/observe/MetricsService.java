@@ -1,6 +1,8 @@
 package io.alimi.observe;
 
+import io.alimi.bridge.Bridge;
 import io.alimi.hub.Relay;
+import io.alimi.timeline.RedisTimeline;
 import io.alimi.limit.Limit;
 import io.alimi.limit.Limits;
 import io.alimi.push.PushWorker;
@@ -11,6 +13,7 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * {@code GET /metrics}: Prometheus text format. For now the relay's counters and, by limit name, how often each
@@ -21,12 +24,19 @@ public final class MetricsService implements HttpService {
     private final Limits limits;
     private final Relay relay;
     private final PushWorker push;
+    private final Bridge bridge;
+    private final RedisTimeline.Meters timeline;
+    private final Supplier<Map<String, Integer>> connections;
 
-    /** {@code relay} and {@code push} are null on nodes without those roles. */
-    public MetricsService(Limits limits, Relay relay, PushWorker push) {
+    /** {@code relay}, {@code push} and {@code bridge} are null on nodes without those roles. */
+    public MetricsService(Limits limits, Relay relay, PushWorker push, Bridge bridge, RedisTimeline.Meters timeline,
+                          Supplier<Map<String, Integer>> connections) {
         this.limits = limits;
         this.relay = relay;
         this.push = push;
+        this.bridge = bridge;
+        this.timeline = timeline;
+        this.connections = connections;
     }
 
     @Override
@@ -47,8 +57,18 @@ public final class MetricsService implements HttpService {
         text.append("alimi_limit{limit=\"connections-per-admin\"} ").append(settings.connectionsPerAdmin()).append('\n');
         text.append("alimi_limit{limit=\"max-connections\"} ").append(settings.maxConnections()).append('\n');
         text.append("alimi_limit{limit=\"connects-per-second-per-ip\"} ").append(settings.connectsPerSecondPerIp()).append('\n');
-        text.append("# HELP alimi_connections Live stream connections on this node.\n# TYPE alimi_connections gauge\n");
-        text.append("alimi_connections ").append(limits.connections()).append('\n');
+        text.append("# HELP alimi_connections Live stream connections on this node, by transport.\n# TYPE alimi_connections gauge\n");
+        connections.get().forEach((transport, count) ->
+                text.append("alimi_connections{transport=\"").append(transport).append("\"} ").append(count).append('\n'));
+        counter(text, "alimi_events_appended_total", "Timeline entries appended (one per event and target scope).", timeline.entries().sum());
+        counter(text, "alimi_events_duplicate_total", "Appends recognised as duplicates (a retried publish).", timeline.duplicates().sum());
+        timeline.appendLatency().write(text, "alimi_redis_append_seconds", "Time of one append call to Redis (all its scopes).");
+        if (bridge != null) {
+            text.append("# HELP alimi_bridge_lag Records in the topic not yet consumed by this bridge.\n# TYPE alimi_bridge_lag gauge\n");
+            text.append("alimi_bridge_lag ").append(bridge.lagCount()).append('\n');
+            counter(text, "alimi_bridge_dead_lettered_total", "Invalid records sent to the dead-letter topic.", bridge.deadLetteredCount());
+            counter(text, "alimi_bridge_retries_total", "Bridge batches retried after a failure.", bridge.retryCount());
+        }
         if (relay != null) {
             Relay.Stats stats = relay.stats();
             counter(text, "alimi_deliveries_total", "Events written to live connections.", stats.deliveries());
@@ -56,6 +76,8 @@ public final class MetricsService implements HttpService {
             counter(text, "alimi_slow_consumer_disconnects_total", "Connections cut off for not keeping up.", stats.slowConsumers());
             text.append("# HELP alimi_followed_scopes Scopes the tailer follows.\n# TYPE alimi_followed_scopes gauge\n");
             text.append("alimi_followed_scopes ").append(stats.streams()).append('\n');
+            relay.deliveryLatency().write(text, "alimi_delivery_latency_seconds",
+                    "From the event's append in Redis to its hand-out to a live connection's writer.");
         }
         if (push != null) {
             PushWorker.Stats stats = push.stats();

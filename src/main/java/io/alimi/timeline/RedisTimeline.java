@@ -43,6 +43,22 @@ public final class RedisTimeline implements Timeline {
     private final LuaScript pushScript = LuaScript.load("push_enqueue");
 
     public RedisTimeline(StatefulRedisConnection<String, byte[]> connection, Keys keys, Retention retention) {
+        this(connection, keys, retention, new Meters());
+    }
+
+    /** What appends cost and produce, shared by a node's timelines, for metrics. */
+    public record Meters(io.alimi.observe.Histogram appendLatency, java.util.concurrent.atomic.LongAdder entries,
+                         java.util.concurrent.atomic.LongAdder duplicates) {
+        public Meters() {
+            this(new io.alimi.observe.Histogram(), new java.util.concurrent.atomic.LongAdder(),
+                    new java.util.concurrent.atomic.LongAdder());
+        }
+    }
+
+    private final Meters meters;
+
+    public RedisTimeline(StatefulRedisConnection<String, byte[]> connection, Keys keys, Retention retention, Meters meters) {
+        this.meters = meters;
         this.redis = connection.async();
         this.keys = keys;
         this.retention = retention;
@@ -58,6 +74,7 @@ public final class RedisTimeline implements Timeline {
 
     @Override
     public CompletableFuture<List<Appended>> append(List<Envelope> events) {
+        long started = System.nanoTime();
         Map<Scope, List<Slot>> byScope = new LinkedHashMap<>();
         for (int e = 0; e < events.size(); e++) {
             List<Scope> targets = events.get(e).targets();
@@ -78,9 +95,13 @@ public final class RedisTimeline implements Timeline {
             appended = appended.thenCompose(done -> enqueuePushes(pushes));
         }
         return appended.thenApply(done -> {
+            meters.appendLatency().record((System.nanoTime() - started) / 1_000_000);
             List<Appended> results = new ArrayList<>(events.size());
             for (int e = 0; e < events.size(); e++) {
                 results.add(new Appended(events.get(e).id(), List.of(placements[e])));
+                for (Placement placement : placements[e]) {
+                    (placement.duplicate() ? meters.duplicates() : meters.entries()).increment();
+                }
             }
             return results;
         });

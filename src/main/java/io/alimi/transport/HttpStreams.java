@@ -52,7 +52,7 @@ final class HttpStreams {
         try {
             access.admit(req.remotePeer().address(), req.headers());
             grant = access.check(credentials(access, req.headers(), req.query()), req.query().first("scopes").asOptional(), cursor);
-            permit = access.acquire(grant.identity());
+            permit = access.acquire(grant.identity(), live ? "sse" : "poll");
         } catch (StreamAccess.Refused refused) {
             refuse(res, refused.problem());
             return Optional.empty();

@@ -77,6 +77,7 @@ public final class StreamAccess {
     private final Limits limits;
     private final Origins origins;
     private final ClientAddress clientAddress;
+    private final java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> open = new java.util.concurrent.ConcurrentHashMap<>();
 
     public StreamAccess(Identities identities, Optional<Tickets> tickets, Policy policy, Limits limits, Origins origins,
                         ClientAddress clientAddress) {
@@ -108,13 +109,33 @@ public final class StreamAccess {
         }
     }
 
-    /** A connection slot for this admin. */
-    Limits.Permit acquire(Identity identity) throws Refused {
+    /** A connection slot for this admin, counted under its transport ({@code sse}, {@code ws}, {@code poll}). */
+    Limits.Permit acquire(Identity identity, String transport) throws Refused {
+        Limits.Permit permit;
         try {
-            return limits.acquire(identity.profile().adminNo());
+            permit = limits.acquire(identity.profile().adminNo());
         } catch (Limits.LimitException e) {
             throw new Refused(problem(e.exceeded()));
         }
+        java.util.concurrent.atomic.AtomicInteger count = open.computeIfAbsent(transport,
+                t -> new java.util.concurrent.atomic.AtomicInteger());
+        count.incrementAndGet();
+        java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+        return () -> {
+            if (closed.compareAndSet(false, true)) {
+                count.decrementAndGet();
+                permit.close();
+            }
+        };
+    }
+
+    /** Live connections now, by transport. */
+    public java.util.Map<String, Integer> connections() {
+        java.util.Map<String, Integer> now = new java.util.TreeMap<>();
+        for (String transport : java.util.List.of("sse", "ws", "poll")) {
+            now.put(transport, open.getOrDefault(transport, new java.util.concurrent.atomic.AtomicInteger()).get());
+        }
+        return now;
     }
 
     static Problem problem(Limits.Exceeded exceeded) {

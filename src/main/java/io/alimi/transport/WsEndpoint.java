@@ -114,7 +114,7 @@ public final class WsEndpoint {
                 access.admit(ws.socketContext().remotePeer().address(), headers);
                 grant = access.check(HttpStreams.credentials(access, headers, prologue.query()),
                         prologue.query().first("scopes").asOptional(), prologue.query().first("cursor").asOptional());
-                permit = access.acquire(grant.identity());
+                permit = access.acquire(grant.identity(), "ws");
             } catch (StreamAccess.Refused refused) {
                 close(ws, closeCode(refused.problem()), refused.problem().detail());
                 return;
