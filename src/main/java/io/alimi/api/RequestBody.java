@@ -54,4 +54,21 @@ public final class RequestBody {
         }
         return length == buffer.length ? buffer : Arrays.copyOf(buffer, length);
     }
+
+    /**
+     * The body as a JSON value, or empty after a 413 (over {@code limit}) or 400 (not JSON, saying where) has been
+     * sent: for the small JSON bodies of the admin endpoints.
+     */
+    public static java.util.Optional<com.fasterxml.jackson.databind.JsonNode> json(ServerRequest req,
+                                                                                 io.helidon.webserver.http.ServerResponse res,
+                                                                                 int limit) {
+        try {
+            return java.util.Optional.of(io.alimi.event.EnvelopeReader.parseJson(read(req, limit), "body"));
+        } catch (TooLarge e) {
+            Problem.tooLarge(e.getMessage()).send(res);
+        } catch (io.alimi.event.InvalidEventException e) {
+            Problem.badRequest(e.getMessage()).send(res);
+        }
+        return java.util.Optional.empty();
+    }
 }

@@ -110,16 +110,11 @@ public final class TimelineService implements HttpService {
         if (profile.isEmpty()) {
             return;
         }
-        JsonNode body;
-        try {
-            body = EnvelopeReader.parseJson(RequestBody.read(req, MAX_READ_BODY), "body");
-        } catch (RequestBody.TooLarge e) {
-            Problem.tooLarge(e.getMessage()).send(res);
-            return;
-        } catch (InvalidEventException e) {
-            Problem.badRequest(e.getMessage()).send(res);
+        Optional<JsonNode> json = RequestBody.json(req, res, MAX_READ_BODY);
+        if (json.isEmpty()) {
             return;
         }
+        JsonNode body = json.get();
         String adminNo = profile.get().adminNo();
         Set<Scope> entitled = profile.get().scopes();
         try {

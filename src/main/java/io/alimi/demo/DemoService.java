@@ -157,16 +157,11 @@ public final class DemoService implements HttpService {
         if (admin.isEmpty()) {
             return;
         }
-        JsonNode body;
-        try {
-            body = EnvelopeReader.parseJson(RequestBody.read(req, 64 * 1024), "body");
-        } catch (RequestBody.TooLarge e) {
-            Problem.tooLarge(e.getMessage()).send(res);
-            return;
-        } catch (InvalidEventException e) {
-            Problem.badRequest(e.getMessage()).send(res);
+        Optional<JsonNode> json = RequestBody.json(req, res, 64 * 1024);
+        if (json.isEmpty()) {
             return;
         }
+        JsonNode body = json.get();
         String type = body.path("type").asText("");
         String targets = body.path("targets").asText("");
         if (!TYPES.contains(type)) {

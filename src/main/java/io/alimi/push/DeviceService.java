@@ -86,16 +86,11 @@ public final class DeviceService implements HttpService {
         if (admin.isEmpty()) {
             return;
         }
-        JsonNode body;
-        try {
-            body = EnvelopeReader.parseJson(RequestBody.read(req, 8 * 1024), "body");
-        } catch (RequestBody.TooLarge e) {
-            Problem.tooLarge(e.getMessage()).send(res);
-            return;
-        } catch (InvalidEventException e) {
-            Problem.badRequest(e.getMessage()).send(res);
+        Optional<JsonNode> json = RequestBody.json(req, res, 8 * 1024);
+        if (json.isEmpty()) {
             return;
         }
+        JsonNode body = json.get();
         String token = body.path("token").asText("");
         String platform = body.path("platform").asText("");
         String appVersion = body.path("appVersion").asText("");

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.alimi.event.EventJson;
 import io.alimi.event.Sha256;
 import io.alimi.timeline.Keys;
+import io.alimi.timeline.RedisCalls;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 
 import java.io.IOException;
@@ -44,21 +45,21 @@ public final class Devices {
                 .put("platform", device.platform())
                 .put("appVersion", device.appVersion())
                 .put("registeredAt", device.registeredAt().toString()));
-        byte[] previous = join(redis.setGet(keys.deviceOwner(digest(device.token())), bytes(adminNo)));
-        join(redis.hset(keys.devices(adminNo), device.token(), details));
+        byte[] previous = RedisCalls.await(redis.setGet(keys.deviceOwner(digest(device.token())), bytes(adminNo)));
+        RedisCalls.await(redis.hset(keys.devices(adminNo), device.token(), details));
         Optional<String> moved = Optional.ofNullable(previous).map(Devices::text).filter(owner -> !owner.equals(adminNo));
-        moved.ifPresent(owner -> join(redis.hdel(keys.devices(owner), device.token())));
+        moved.ifPresent(owner -> RedisCalls.await(redis.hdel(keys.devices(owner), device.token())));
         return moved;
     }
 
     /** Removes {@code token} from {@code adminNo}'s devices; false if it was not theirs. */
     public boolean remove(String adminNo, String token) {
-        long removed = join(redis.hdel(keys.devices(adminNo), token));
+        long removed = RedisCalls.await(redis.hdel(keys.devices(adminNo), token));
         if (removed > 0) {
             String ownerKey = keys.deviceOwner(digest(token));
-            byte[] owner = join(redis.get(ownerKey));
+            byte[] owner = RedisCalls.await(redis.get(ownerKey));
             if (owner != null && text(owner).equals(adminNo)) {
-                join(redis.del(ownerKey));
+                RedisCalls.await(redis.del(ownerKey));
             }
         }
         return removed > 0;
@@ -67,16 +68,16 @@ public final class Devices {
     /** Removes a token FCM called unregistered or invalid, whoever holds it. */
     public void forget(String token) {
         String ownerKey = keys.deviceOwner(digest(token));
-        byte[] owner = join(redis.get(ownerKey));
+        byte[] owner = RedisCalls.await(redis.get(ownerKey));
         if (owner != null) {
-            join(redis.hdel(keys.devices(text(owner)), token));
-            join(redis.del(ownerKey));
+            RedisCalls.await(redis.hdel(keys.devices(text(owner)), token));
+            RedisCalls.await(redis.del(ownerKey));
         }
     }
 
     /** The admin's devices, by token. */
     public Map<String, Device> of(String adminNo) {
-        Map<String, byte[]> all = join(redis.hgetall(keys.devices(adminNo)));
+        Map<String, byte[]> all = RedisCalls.await(redis.hgetall(keys.devices(adminNo)));
         Map<String, Device> devices = new LinkedHashMap<>();
         all.forEach((token, details) -> {
             try {
@@ -90,16 +91,6 @@ public final class Devices {
         return devices;
     }
 
-    private static <T> T join(io.lettuce.core.RedisFuture<T> future) {
-        try {
-            return future.get(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.util.concurrent.CompletionException(e);
-        } catch (Exception e) {
-            throw new java.util.concurrent.CompletionException(e);
-        }
-    }
 
     private static String digest(String token) {
         return HexFormat.of().formatHex(Sha256.digest(token));

@@ -6,6 +6,7 @@ import io.alimi.event.EventJson;
 import io.alimi.event.Scope;
 import io.alimi.observe.Check;
 import io.alimi.timeline.Keys;
+import io.alimi.timeline.RedisCalls;
 import io.lettuce.core.Consumer;
 import io.lettuce.core.RedisBusyException;
 import io.lettuce.core.StreamMessage;
@@ -206,7 +207,7 @@ public final class PushWorker implements AutoCloseable {
         }
         String sentKey = keys.pushSent(entry.getId());
         Set<String> already = new HashSet<>();
-        join(redis.smembers(sentKey)).forEach(member -> already.add(new String(member, StandardCharsets.UTF_8)));
+        RedisCalls.await(redis.smembers(sentKey)).forEach(member -> already.add(new String(member, StandardCharsets.UTF_8)));
         List<String> failures = new ArrayList<>();
         List<String> failedKeys = new ArrayList<>();
         // A replayed dead letter names the destinations that failed; the others had it already.
@@ -227,8 +228,8 @@ public final class PushWorker implements AutoCloseable {
                 failures.add(destination.key() + ": " + failure.get());
                 failedKeys.add(destination.key());
             } else {
-                join(redis.sadd(sentKey, destination.key().getBytes(StandardCharsets.UTF_8)));
-                join(redis.expire(sentKey, Duration.ofDays(1).toSeconds()));
+                RedisCalls.await(redis.sadd(sentKey, destination.key().getBytes(StandardCharsets.UTF_8)));
+                RedisCalls.await(redis.expire(sentKey, Duration.ofDays(1).toSeconds()));
             }
         }
         if (!running) {
@@ -236,10 +237,11 @@ public final class PushWorker implements AutoCloseable {
             return;
         }
         if (!failures.isEmpty()) {
-            deadLetter(entry, failures, failedKeys, "failed after " + settings.maxAttempts() + " attempts");
+            deadLetter(entry, failures, failedKeys, "delivery failed for good (retryable errors after "
+                    + settings.maxAttempts() + " attempts); see failures");
         }
         acknowledge(entry);
-        join(redis.del(sentKey));
+        RedisCalls.await(redis.del(sentKey));
     }
 
     /** Sends to one destination with retries; empty when done (sent, or the token is gone), else why it failed. */
@@ -276,7 +278,7 @@ public final class PushWorker implements AutoCloseable {
                     long jittered = (long) (backoff.toNanos() * (0.5 + ThreadLocalRandom.current().nextDouble() / 2));
                     long wait = Math.max(jittered, retry.after().map(Duration::toNanos).orElse(0L));
                     // Still ours: reset the entry's idle time, so no other worker claims it while we wait.
-                    join(redis.xclaim(keys.pushQueue(), Consumer.from(GROUP, consumer),
+                    RedisCalls.await(redis.xclaim(keys.pushQueue(), Consumer.from(GROUP, consumer),
                             XClaimArgs.Builder.justid().minIdleTime(0), entryId));
                     LockSupport.parkNanos(wait);
                     backoff = backoff.multipliedBy(2).compareTo(settings.backoffMax()) > 0 ? settings.backoffMax() : backoff.multipliedBy(2);
@@ -317,25 +319,15 @@ public final class PushWorker implements AutoCloseable {
         fields.put("destinations", String.join("\n", destinations).getBytes(StandardCharsets.UTF_8));
         fields.put("id", entry.getBody().getOrDefault("id", new byte[0]));
         fields.put("event", entry.getBody().getOrDefault("event", new byte[0]));
-        join(redis.xadd(keys.pushDeadLetters(), fields));
+        RedisCalls.await(redis.xadd(keys.pushDeadLetters(), fields));
         deadLettered.increment();
         LOG.warning(() -> "push worker: entry " + entry.getId() + " dead-lettered (" + reason + ")");
     }
 
     private void acknowledge(StreamMessage<String, byte[]> entry) {
-        join(redis.xack(keys.pushQueue(), GROUP, entry.getId()));
+        RedisCalls.await(redis.xack(keys.pushQueue(), GROUP, entry.getId()));
     }
 
-    private static <T> T join(io.lettuce.core.RedisFuture<T> future) {
-        try {
-            return future.get(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.util.concurrent.CompletionException(e);
-        } catch (Exception e) {
-            throw new java.util.concurrent.CompletionException(e);
-        }
-    }
 
     /**
      * Stops taking work. Entries in flight are left unacknowledged: another worker (or this node after a restart)

@@ -303,7 +303,7 @@ class SseIT {
 
     @Test
     void aClientThatStopsReadingIsCutOffWhileOthersKeepUp() throws Exception {
-        Main.Running node = node(Map.of("alimi.relay.queue-capacity", "64", "alimi.relay.tail-count", "32",
+        Main.Running node = node(Map.of("alimi.relay.queue-capacity", "128", "alimi.relay.tail-count", "32",
                 "alimi.relay.heartbeat", "10m"));
         Publisher publisher = new Publisher(node.port());
         SseClient healthy = client(node, TestNode.ADMIN_42, "scopes=mall:1", null);
