@@ -188,11 +188,12 @@ public final class RedisProcess implements AutoCloseable {
                 throw new IllegalStateException("embedded-redis jar lacks " + resource);
             }
             Path dir = Files.createTempDirectory("alimi-redis-bin-");
+            // Deleted at exit in reverse order of registration: the binary first, then its (then empty) folder.
+            dir.toFile().deleteOnExit();
             Path target = dir.resolve(resource);
             Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
             Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwxr-xr-x"));
             target.toFile().deleteOnExit();
-            dir.toFile().deleteOnExit();
             extracted = target;
             return target;
         } catch (IOException e) {
