@@ -67,9 +67,6 @@ public final class DevLauncher {
         if (settings.raw("alimi.demo.enabled").isEmpty()) {
             dev.put("alimi.demo.enabled", "true");
         }
-        if (settings.raw("alimi.roles").isEmpty()) {
-            dev.put("alimi.roles", "relay,bridge");
-        }
 
         Main.Running node = Main.start(settings.with(dev));
         RedisProcess startedRedis = redis;
