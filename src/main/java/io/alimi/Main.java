@@ -36,6 +36,7 @@ import io.alimi.observe.MetricsService;
 import io.alimi.timeline.Keys;
 import io.alimi.timeline.RedisConnector;
 import io.alimi.timeline.RedisHealth;
+import io.alimi.timeline.RedisLink;
 import io.alimi.timeline.ReadState;
 import io.alimi.timeline.RedisTimeline;
 import io.alimi.timeline.Retention;
@@ -50,7 +51,6 @@ import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.websocket.WsConfig;
 import io.helidon.webserver.websocket.WsRouting;
-import io.lettuce.core.api.StatefulRedisConnection;
 import org.apache.kafka.clients.producer.Producer;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
@@ -136,7 +136,9 @@ public final class Main {
         Set<Role> roles = roles(settings);
         EnvelopeReader reader = new EnvelopeReader(envelopeLimits(settings));
         Retention retention = retention(settings);
-        Keys keys = new Keys(settings.string("alimi.redis.key-prefix", Keys.DEFAULT_PREFIX));
+        boolean redisCluster = settings.bool("alimi.redis.cluster", false);
+        Keys keys = new Keys(settings.string("alimi.redis.key-prefix", Keys.DEFAULT_PREFIX),
+                redisCluster ? settings.integer("alimi.redis.cluster-shards", Keys.DEFAULT_CLUSTER_SHARDS, 1, 16_384) : 0);
         PublishLimits publishLimits = publishLimits(settings);
         ApiKeys fixedKeys = apiKeys(settings);
         Limits limits = limits(settings);
@@ -159,7 +161,7 @@ public final class Main {
 
         RedisConnector redis;
         try {
-            redis = RedisConnector.create(redisUrl, commandTimeout);
+            redis = RedisConnector.create(redisUrl, redisCluster, commandTimeout);
         } catch (IllegalArgumentException e) {
             throw new SettingsException("alimi.redis.url", e.getMessage());
         }
@@ -169,7 +171,7 @@ public final class Main {
             Identities identities = IdentitySources.from(settings, parts);
             ApiKeySource apiKeys = apiKeySource(settings, fixedKeys);
             parts.add(apiKeys);
-            StatefulRedisConnection<String, byte[]> shared = redis.connect(patience);
+            RedisLink shared = redis.connect(patience);
             parts.add(shared);
             RedisTimeline.Meters meters = new RedisTimeline.Meters();
             Timeline timeline = new RedisTimeline(shared, keys, retention, meters);
@@ -179,7 +181,7 @@ public final class Main {
             Bridge bridge = null;
             if (bridgeSettings != null) {
                 // Its own connection: large pipelined batches must not queue ahead of publish requests.
-                StatefulRedisConnection<String, byte[]> bridgeConnection = redis.connect(patience);
+                RedisLink bridgeConnection = redis.connect(patience);
                 parts.add(bridgeConnection);
                 bridge = Bridge.create(bridgeSettings, new RedisTimeline(bridgeConnection, keys, retention, meters), reader);
                 parts.add(bridge);
@@ -187,10 +189,10 @@ public final class Main {
             }
             Relay relay = null;
             if (roles.contains(Role.RELAY)) {
-                StatefulRedisConnection<String, byte[]> tailConnection = redis.connect(patience);
+                RedisLink tailConnection = redis.connect(patience);
                 parts.add(tailConnection);
                 ReadState reads = new ReadState(shared.async(), keys, timeline, retention.maxAge());
-                relay = new Relay(timeline, keys, tailConnection, shared.async(), relaySettings, reads);
+                relay = new Relay(timeline, keys, tailConnection, shared, relaySettings, reads);
                 // Read-state changes on any node reach this node's sessions that show an unread count.
                 StatefulRedisPubSubConnection<String, byte[]> readChanges = redis.connectPubSub(patience);
                 parts.add(readChanges);
@@ -212,7 +214,7 @@ public final class Main {
                 if (fcm.isEmpty()) {
                     throw new SettingsException("alimi.push.fcm.credentials-file", "the push role needs FCM service-account credentials");
                 }
-                StatefulRedisConnection<String, byte[]> pushConnection = redis.connect(patience);
+                RedisLink pushConnection = redis.connect(patience);
                 parts.add(pushConnection);
                 push = new PushWorker(pushConnection, shared.async(), keys, devices, fcm.get(), pushSettings(settings));
                 push.start();
@@ -478,7 +480,7 @@ public final class Main {
 
     /** The demo console's back end: a Kafka producer onto the bridge's topic, files kept in Redis. */
     private static DemoService demoService(Settings settings, Identities identities,
-                                           StatefulRedisConnection<String, byte[]> shared, Keys keys,
+                                           RedisLink shared, Keys keys,
                                            List<AutoCloseable> parts) {
         BridgeSettings kafka = bridgeSettings(settings);
         Producer<byte[], byte[]> producer = KafkaClients.producer(kafka);

@@ -3,7 +3,7 @@ package io.alimi.auth;
 import io.alimi.event.Sha256;
 import io.alimi.timeline.Keys;
 import io.lettuce.core.SetArgs;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 
 import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
@@ -40,12 +40,12 @@ public final class Tickets {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Base64.Encoder ENCODER = Base64.getUrlEncoder().withoutPadding();
 
-    private final RedisAsyncCommands<String, byte[]> redis;
+    private final RedisClusterAsyncCommands<String, byte[]> redis;
     private final Keys keys;
     private final Duration timeToLive;
     private final Duration commandTimeout;
 
-    public Tickets(RedisAsyncCommands<String, byte[]> redis, Keys keys, Duration timeToLive, Duration commandTimeout) {
+    public Tickets(RedisClusterAsyncCommands<String, byte[]> redis, Keys keys, Duration timeToLive, Duration commandTimeout) {
         this.redis = redis;
         this.keys = keys;
         this.timeToLive = timeToLive;

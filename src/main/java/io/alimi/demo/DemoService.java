@@ -17,7 +17,7 @@ import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import io.lettuce.core.SetArgs;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
@@ -64,7 +64,7 @@ public final class DemoService implements HttpService {
     private final Identities identities;
     private final Producer<byte[], byte[]> producer;
     private final String topic;
-    private final RedisAsyncCommands<String, byte[]> redis;
+    private final RedisClusterAsyncCommands<String, byte[]> redis;
     private final Keys keys;
     private final Duration exportTime;
 
@@ -73,7 +73,7 @@ public final class DemoService implements HttpService {
      *                   goes on working and is told when it is done)
      */
     public DemoService(Identities identities, Producer<byte[], byte[]> producer, String topic,
-                       RedisAsyncCommands<String, byte[]> redis, Keys keys, Duration exportTime) {
+                       RedisClusterAsyncCommands<String, byte[]> redis, Keys keys, Duration exportTime) {
         this.identities = identities;
         this.producer = producer;
         this.topic = topic;

@@ -7,8 +7,7 @@ import io.alimi.observe.Check;
 import io.alimi.timeline.Keys;
 import io.alimi.timeline.ReadState;
 import io.alimi.timeline.Timeline;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.alimi.timeline.RedisLink;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -65,8 +64,8 @@ public final class Relay implements AutoCloseable {
      * @param tailConnection a connection for the tailer alone (its XREAD blocks it)
      * @param control        a shared connection, used to interrupt the tailer's XREAD when it must re-arm
      */
-    public Relay(Timeline timeline, Keys keys, StatefulRedisConnection<String, byte[]> tailConnection,
-                 RedisAsyncCommands<String, byte[]> control, RelaySettings settings, ReadState reads) {
+    public Relay(Timeline timeline, Keys keys, RedisLink tailConnection,
+                 RedisLink control, RelaySettings settings, ReadState reads) {
         this.timeline = timeline;
         this.reads = reads;
         this.settings = settings;

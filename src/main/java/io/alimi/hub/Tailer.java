@@ -3,14 +3,16 @@ package io.alimi.hub;
 import io.alimi.event.Scope;
 import io.alimi.observe.Check;
 import io.alimi.timeline.Keys;
+import io.alimi.timeline.RedisLink;
 import io.alimi.timeline.RedisTimeline;
 import io.alimi.timeline.StreamId;
+import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.UnblockType;
 import io.lettuce.core.XReadArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -22,192 +24,307 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The node's only reader of Redis on the live path: one virtual thread, one connection of its own, one
- * {@code XREAD BLOCK … COUNT …} over every stream some local session follows, whatever the number of sessions.
+ * The node's only reader of Redis on the live path: one virtual thread issuing one {@code XREAD BLOCK … COUNT …}
+ * over every stream some local session follows, whatever the number of sessions, on a connection of its own. In a
+ * Redis Cluster, where one command may only name keys of one slot, there is one such reader per followed slot,
+ * each connected to the master serving it; stream keys carry shard tags ({@link Keys}), so that is at most one
+ * reader per shard.
  *
  * <p>When a session needs a stream not read yet, the tailer must not wait out its BLOCK: the blocked XREAD is
  * cancelled with {@code CLIENT UNBLOCK} (sent on another connection) and re-issued with the new key at once.
  * Streams nobody follows any more are dropped from the next XREAD. Positions only move forward; on a Redis outage
- * the tailer backs off and resumes from them.
+ * the tailer backs off and resumes from them. When a cluster slot moves (MOVED or ASK, or any failure in a
+ * cluster), the slot map is reloaded and each stream is read from the server that serves it now.
  */
-final class Tailer implements Runnable {
+final class Tailer {
 
     private static final Logger LOG = Logger.getLogger(Tailer.class.getName());
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(2);
 
     private final Hub hub;
     private final Keys keys;
-    private final RedisAsyncCommands<String, byte[]> redis;
-    private final RedisAsyncCommands<String, byte[]> control;
+    private final RedisLink link;
+    private final RedisLink control;
     private final RelaySettings settings;
     private final Map<Scope, StreamId> positions = new ConcurrentHashMap<>();
     /** Stream key of each followed scope, built once. */
     private final Map<Scope, String> streamKeys = new ConcurrentHashMap<>();
-    private final AtomicLong version = new AtomicLong();
-    private final AtomicLong unblocked = new AtomicLong(-1);
-    private final AtomicLong reads = new AtomicLong();
-    /** The XREAD now blocking, if any: which one (the read count) and on which Redis client. */
-    private volatile Blocked blocked;
+    /** The readers, by {@link RedisLink#readerGroup} (a slot in a cluster), each started when first needed. */
+    private final Map<Integer, Lane> lanes = new ConcurrentHashMap<>();
     private volatile boolean running = true;
-    private volatile Thread thread;
-    private volatile Check health = Check.up("tailer", "starting");
 
     /**
-     * @param connection the tailer's own connection (its XREAD blocks it)
-     * @param control    another connection, for CLIENT UNBLOCK
+     * @param link    the tailer's own connection (its XREADs block it)
+     * @param control another connection, for CLIENT UNBLOCK
      */
-    Tailer(Hub hub, Keys keys, StatefulRedisConnection<String, byte[]> connection,
-           RedisAsyncCommands<String, byte[]> control, RelaySettings settings) {
+    Tailer(Hub hub, Keys keys, RedisLink link, RedisLink control, RelaySettings settings) {
         this.hub = hub;
         this.keys = keys;
         this.settings = settings;
+        this.link = link;
         this.control = control;
-        // A blocked XREAD must not be taken for a hung command.
-        connection.setTimeout(settings.tailBlock().plusSeconds(10));
-        this.redis = connection.async();
     }
 
     void start() {
-        thread = Thread.ofVirtual().name("alimi-tailer").start(this);
+        if (!link.isCluster()) {
+            lane(0);
+        }
     }
 
     void stop() {
         running = false;
-        rearm();
-        Thread t = thread;
-        if (t != null) {
-            LockSupport.unpark(t);
-            try {
-                t.join(settings.tailBlock().plusSeconds(5).toMillis());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        for (Lane lane : lanes.values()) {
+            lane.rearm();
+        }
+        for (Lane lane : lanes.values()) {
+            lane.join();
         }
     }
 
     /** Starts reading {@code scope} after {@code from}, or earlier if it is already read from an earlier point. */
     void follow(Scope scope, StreamId from) {
-        streamKeys.computeIfAbsent(scope, keys::stream);
+        String key = streamKeys.computeIfAbsent(scope, keys::stream);
         positions.merge(scope, from, (current, proposed) -> current.compareTo(proposed) <= 0 ? current : proposed);
-        version.incrementAndGet();
-        rearm();
+        lane(link.readerGroup(key)).changed();
     }
 
     /** Stops reading {@code scope} (from the next XREAD on). */
     void unfollow(Scope scope) {
         positions.remove(scope);
         streamKeys.remove(scope);
-        version.incrementAndGet();
+        for (Lane lane : lanes.values()) {
+            lane.version.incrementAndGet();
+        }
     }
 
     /** XREAD calls made so far: the live path's Redis commands (one CLIENT ID goes with each). */
     long reads() {
-        return reads.get();
+        long total = 0;
+        for (Lane lane : lanes.values()) {
+            total += lane.reads.get();
+        }
+        return total;
     }
 
     Check health() {
-        return health;
+        if (lanes.isEmpty()) {
+            return Check.up("tailer", "following no stream");
+        }
+        for (Lane lane : lanes.values()) {
+            if (!lane.health.up()) {
+                return lane.health;
+            }
+        }
+        return Check.up("tailer", "following " + positions.size() + " streams"
+                + (link.isCluster() ? " in " + lanes.size() + " Redis Cluster slots" : ""));
+    }
+
+    private Lane lane(int group) {
+        return lanes.computeIfAbsent(group, id -> {
+            Lane lane = new Lane(id);
+            lane.start();
+            return lane;
+        });
+    }
+
+    private Duration readTimeout() {
+        return settings.tailBlock().plusSeconds(10);
     }
 
     private record Blocked(long read, long clientId) {
     }
 
-    private void rearm() {
-        Blocked now = blocked;
-        if (now != null && unblocked.getAndSet(now.read()) != now.read()) {
-            control.clientUnblock(now.clientId(), UnblockType.TIMEOUT);
-        }
-        Thread t = thread;
-        if (t != null) {
-            LockSupport.unpark(t);
-        }
-    }
+    /** The reader of one group's streams (all streams outside a cluster; one slot's in a cluster). */
+    private final class Lane implements Runnable {
 
-    @Override
-    public void run() {
-        long backoffMillis = 50;
-        while (running) {
-            if (positions.isEmpty()) {
-                LockSupport.parkNanos(this, TimeUnit.SECONDS.toNanos(1));
-                continue;
-            }
-            try {
-                readOnce();
-                if (!health.up()) {
-                    LOG.info("tailer reading again");
+        private final int group;
+        private final AtomicLong version = new AtomicLong();
+        private final AtomicLong unblocked = new AtomicLong(-1);
+        private final AtomicLong reads = new AtomicLong();
+        /** The XREAD now blocking, if any: which one (the read count) and on which Redis client. */
+        private volatile Blocked blocked;
+        private volatile Thread thread;
+        private volatile Check health = Check.up("tailer", "starting");
+        /** The server this lane reads from, and its connection there (blocked by the XREAD). */
+        private volatile String server;
+        private StatefulRedisConnection<String, byte[]> connection;
+
+        Lane(int group) {
+            this.group = group;
+        }
+
+        void start() {
+            thread = Thread.ofVirtual().name("alimi-tailer-" + group).start(this);
+        }
+
+        void join() {
+            Thread t = thread;
+            if (t != null) {
+                LockSupport.unpark(t);
+                try {
+                    t.join(settings.tailBlock().plusSeconds(5).toMillis());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                 }
-                health = Check.up("tailer", "following " + positions.size() + " streams");
-                backoffMillis = 50;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            } catch (Exception e) {
-                blocked = null;
-                if (!running) {
-                    return;
-                }
-                if (health.up()) {
-                    LOG.log(Level.WARNING, "tailer cannot read from Redis ({0}); retrying", describe(e));
-                    health = Check.down("tailer", "failing since " + Instant.now() + ": " + describe(e));
-                }
-                LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(backoffMillis / 2
-                        + ThreadLocalRandom.current().nextLong(backoffMillis / 2 + 1)));
-                backoffMillis = Math.min(backoffMillis * 2, MAX_BACKOFF.toMillis());
             }
         }
-    }
 
-    @SuppressWarnings("unchecked")
-    private void readOnce() throws InterruptedException, ExecutionException, java.util.concurrent.TimeoutException {
-        long armedVersion = version.get();
-        Map<String, Scope> byKey = new HashMap<>();
-        List<XReadArgs.StreamOffset<String>> offsets = new ArrayList<>(positions.size());
-        for (Map.Entry<Scope, StreamId> position : positions.entrySet()) {
-            String key = streamKeys.computeIfAbsent(position.getKey(), keys::stream);
-            byKey.put(key, position.getKey());
-            offsets.add(XReadArgs.StreamOffset.from(key, position.getValue().toString()));
-        }
-        if (offsets.isEmpty()) {
-            return;
-        }
-        // Pipelined: the id is known before the XREAD starts to block.
-        RedisFuture<Long> clientId = redis.clientId();
-        RedisFuture<List<StreamMessage<String, byte[]>>> read = redis.xread(
-                XReadArgs.Builder.block(settings.tailBlock().toMillis()).count(settings.tailCount()),
-                offsets.toArray(XReadArgs.StreamOffset[]::new));
-        long readNumber = reads.incrementAndGet();
-        long id = clientId.get(settings.tailBlock().plusSeconds(10).toMillis(), TimeUnit.MILLISECONDS);
-        blocked = new Blocked(readNumber, id);
-        if (version.get() != armedVersion) {
-            // A session asked for a stream after this XREAD was built: start over with it.
+        /** Its set of streams changed: the next XREAD must include the change. */
+        void changed() {
+            version.incrementAndGet();
             rearm();
         }
-        List<StreamMessage<String, byte[]>> messages =
-                read.get(settings.tailBlock().plusSeconds(10).toMillis(), TimeUnit.MILLISECONDS);
-        blocked = null;
-        if (messages == null) {
-            return;
-        }
-        for (StreamMessage<String, byte[]> message : messages) {
-            Scope scope = byKey.get(message.getStream());
-            if (scope == null) {
-                continue;
+
+        void rearm() {
+            Blocked now = blocked;
+            if (now != null && unblocked.getAndSet(now.read()) != now.read()) {
+                try {
+                    control.server(server).clientUnblock(now.clientId(), UnblockType.TIMEOUT);
+                } catch (RuntimeException gone) {
+                    // The server left the cluster: its XREAD fails or times out by itself.
+                }
             }
-            LiveEvent event = LiveEvent.of(scope, RedisTimeline.entry(message));
-            // Only streams still followed move on; a dropped one is re-added from its new follower's position.
-            positions.computeIfPresent(scope, (key, current) -> current.compareTo(event.id()) < 0 ? event.id() : current);
-            hub.deliver(event);
+            Thread t = thread;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+        }
+
+        @Override
+        public void run() {
+            try {
+                read();
+            } finally {
+                close();
+            }
+        }
+
+        private void read() {
+            long backoffMillis = 50;
+            while (running) {
+                try {
+                    if (!readOnce()) {
+                        LockSupport.parkNanos(this, TimeUnit.SECONDS.toNanos(1));
+                        continue;
+                    }
+                    if (!health.up()) {
+                        LOG.log(Level.INFO, "tailer reading again ({0})", where());
+                    }
+                    health = Check.up("tailer", "reading");
+                    backoffMillis = 50;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                } catch (Exception e) {
+                    blocked = null;
+                    if (!running) {
+                        return;
+                    }
+                    if (health.up()) {
+                        LOG.log(Level.WARNING, "tailer cannot read from Redis ({0}: {1}); retrying",
+                                new Object[] {where(), describe(e)});
+                        health = Check.down("tailer", "failing since " + Instant.now() + ": " + describe(e));
+                    }
+                    if (link.isCluster()) {
+                        // A moved slot (MOVED, ASK) or a failed-over master: read the slot map again, and read from
+                        // the server that serves the slot now.
+                        try {
+                            link.refreshTopology();
+                        } catch (RuntimeException refresh) {
+                            LOG.log(Level.FINE, "cannot reload the Redis Cluster slot map yet", refresh);
+                        }
+                    }
+                    LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(backoffMillis / 2
+                            + ThreadLocalRandom.current().nextLong(backoffMillis / 2 + 1)));
+                    backoffMillis = Math.min(backoffMillis * 2, MAX_BACKOFF.toMillis());
+                }
+            }
+        }
+
+        /** One XREAD over this server's followed streams; false if it serves none. */
+        @SuppressWarnings("unchecked")
+        private boolean readOnce() throws InterruptedException, ExecutionException, TimeoutException {
+            long armedVersion = version.get();
+            Map<String, Scope> byKey = new HashMap<>();
+            List<XReadArgs.StreamOffset<String>> offsets = new ArrayList<>();
+            for (Map.Entry<Scope, StreamId> position : positions.entrySet()) {
+                String key = streamKeys.computeIfAbsent(position.getKey(), keys::stream);
+                if (link.readerGroup(key) != group) {
+                    continue;
+                }
+                byKey.put(key, position.getKey());
+                offsets.add(XReadArgs.StreamOffset.from(key, position.getValue().toString()));
+            }
+            if (offsets.isEmpty()) {
+                return false;
+            }
+            RedisClusterAsyncCommands<String, byte[]> redis = connect().async();
+            // Pipelined: the id is known before the XREAD starts to block.
+            RedisFuture<Long> clientId = redis.clientId();
+            RedisFuture<List<StreamMessage<String, byte[]>>> read = redis.xread(
+                    XReadArgs.Builder.block(settings.tailBlock().toMillis()).count(settings.tailCount()),
+                    offsets.toArray(XReadArgs.StreamOffset[]::new));
+            long readNumber = reads.incrementAndGet();
+            long id = clientId.get(readTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            blocked = new Blocked(readNumber, id);
+            if (version.get() != armedVersion) {
+                // A session asked for a stream after this XREAD was built: start over with it.
+                rearm();
+            }
+            List<StreamMessage<String, byte[]>> messages = read.get(readTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            blocked = null;
+            if (messages == null) {
+                return true;
+            }
+            for (StreamMessage<String, byte[]> message : messages) {
+                Scope scope = byKey.get(message.getStream());
+                if (scope == null) {
+                    continue;
+                }
+                LiveEvent event = LiveEvent.of(scope, RedisTimeline.entry(message));
+                // Only streams still followed move on; a dropped one is re-added from its new follower's position.
+                positions.computeIfPresent(scope, (key, current) -> current.compareTo(event.id()) < 0 ? event.id() : current);
+                hub.deliver(event);
+            }
+            return true;
+        }
+
+        /** The connection to the server serving this lane's streams now, opened again if that server changed. */
+        private StatefulRedisConnection<String, byte[]> connect() {
+            String now = link.serverOf(group);
+            if (connection == null || !now.equals(server)) {
+                close();
+                connection = link.openBlocking(now);
+                connection.setTimeout(readTimeout());
+                server = now;
+            }
+            return connection;
+        }
+
+        private void close() {
+            if (connection != null && link.ownsBlocking()) {
+                connection.closeAsync();
+            }
+            connection = null;
+        }
+
+        private String where() {
+            return link.isCluster() ? "slot " + group + " on " + server : "single server";
         }
     }
 
     private static String describe(Exception e) {
         Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+        if (cause instanceof RedisCommandExecutionException && String.valueOf(cause.getMessage()).startsWith("MOVED")) {
+            return "slot moved: " + cause.getMessage();
+        }
         return cause.getClass().getSimpleName() + ": " + cause.getMessage();
     }
 }

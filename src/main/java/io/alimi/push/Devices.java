@@ -5,7 +5,7 @@ import io.alimi.event.EventJson;
 import io.alimi.event.Sha256;
 import io.alimi.timeline.Keys;
 import io.alimi.timeline.RedisCalls;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -26,10 +26,10 @@ public final class Devices {
     public record Device(String token, String platform, String appVersion, Instant registeredAt) {
     }
 
-    private final RedisAsyncCommands<String, byte[]> redis;
+    private final RedisClusterAsyncCommands<String, byte[]> redis;
     private final Keys keys;
 
-    public Devices(RedisAsyncCommands<String, byte[]> redis, Keys keys) {
+    public Devices(RedisClusterAsyncCommands<String, byte[]> redis, Keys keys) {
         this.redis = redis;
         this.keys = keys;
     }

@@ -14,8 +14,8 @@ import io.lettuce.core.XAutoClaimArgs;
 import io.lettuce.core.XClaimArgs;
 import io.lettuce.core.XGroupCreateArgs;
 import io.lettuce.core.XReadArgs;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.alimi.timeline.RedisLink;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.models.stream.ClaimedMessages;
 
 import java.nio.charset.StandardCharsets;
@@ -71,8 +71,8 @@ public final class PushWorker implements AutoCloseable {
                         long fcmNanos) {
     }
 
-    private final StatefulRedisConnection<String, byte[]> blocking;
-    private final RedisAsyncCommands<String, byte[]> redis;
+    private final RedisLink blocking;
+    private final RedisClusterAsyncCommands<String, byte[]> redis;
     private final Keys keys;
     private final Devices devices;
     private final FcmClient fcm;
@@ -95,7 +95,7 @@ public final class PushWorker implements AutoCloseable {
      * @param blocking a connection for this worker alone (its XREADGROUP blocks it)
      * @param redis    a shared connection for everything else
      */
-    public PushWorker(StatefulRedisConnection<String, byte[]> blocking, RedisAsyncCommands<String, byte[]> redis,
+    public PushWorker(RedisLink blocking, RedisClusterAsyncCommands<String, byte[]> redis,
                       Keys keys, Devices devices, FcmClient fcm, Settings settings) {
         this.blocking = blocking;
         this.redis = redis;

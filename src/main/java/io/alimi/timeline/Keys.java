@@ -2,23 +2,51 @@ package io.alimi.timeline;
 
 import io.alimi.event.Scope;
 
+import java.nio.charset.StandardCharsets;
+import java.util.zip.CRC32;
+
 /**
- * Redis key names of the timeline. Every key of a scope carries the hash tag {@code {<scope>}}, so a scope's
- * stream, meta hash and dedup keys live in one Redis Cluster slot and one Lua call may touch them all.
+ * Redis key names of the timeline. All keys of one scope share a Redis Cluster hash tag, so they live in one
+ * slot and one Lua call may touch them all.
+ *
+ * <p>On a single Redis the tag is the scope itself ({@code alimi:tl:{mall:1}}). In a Redis Cluster it is one of
+ * {@code shards} shard tags chosen from the scope ({@code alimi:tl:{s12}:mall:1}): Redis refuses a command whose
+ * keys are in different slots, even on one server, so the relay's blocking XREAD can only cover streams of one
+ * slot; with shard tags, one XREAD per shard covers every followed stream, whatever the number of scopes. The
+ * shard count is part of the key names: every node must use the same, and changing it starts new timelines.
  */
-public record Keys(String prefix) {
+public record Keys(String prefix, int shards) {
 
     public static final String DEFAULT_PREFIX = "alimi:";
+    public static final int DEFAULT_CLUSTER_SHARDS = 32;
 
     public Keys {
         if (prefix.indexOf('{') >= 0 || prefix.indexOf('}') >= 0) {
             throw new IllegalArgumentException("a key prefix must not contain braces: they would move the hash tag");
         }
+        if (shards < 0 || shards > 16_384) {
+            throw new IllegalArgumentException("shards must be between 1 and 16384 (0 for a single Redis): " + shards);
+        }
     }
 
-    /** {@code alimi:tl:{mall:1}} */
+    /** Keys for a single Redis: each scope is its own hash tag. */
+    public Keys(String prefix) {
+        this(prefix, 0);
+    }
+
+    /** {@code alimi:tl:{mall:1}}, or in a cluster {@code alimi:tl:{s12}:mall:1} */
     public String stream(Scope scope) {
-        return prefix + "tl:{" + scope + "}";
+        if (shards == 0) {
+            return prefix + "tl:{" + scope + "}";
+        }
+        return prefix + "tl:{s" + shard(scope) + "}:" + scope;
+    }
+
+    /** The scope's shard, from 0 to {@code shards - 1}: a CRC-32 of its text, the same on every node and version. */
+    int shard(Scope scope) {
+        CRC32 crc = new CRC32();
+        crc.update(scope.toString().getBytes(StandardCharsets.UTF_8));
+        return (int) (crc.getValue() % shards);
     }
 
     /** {@code alimi:tl:{mall:1}:meta} */

@@ -2,7 +2,7 @@ package io.alimi.timeline;
 
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -46,7 +46,7 @@ public final class LuaScript {
         return name;
     }
 
-    public <T> CompletableFuture<T> call(RedisAsyncCommands<String, byte[]> redis, ScriptOutputType output,
+    public <T> CompletableFuture<T> call(RedisClusterAsyncCommands<String, byte[]> redis, ScriptOutputType output,
                                          String[] keys, byte[]... args) {
         return redis.<T>evalsha(sha1, output, keys, args).toCompletableFuture()
                 .exceptionallyCompose(failure -> {

@@ -4,7 +4,7 @@ import io.alimi.event.Scope;
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -29,13 +29,13 @@ public final class ReadState {
     public static final int UNREAD_CAP = 99;
     static final int MAX_READ_ONE_BY_ONE = 1000;
 
-    private final RedisAsyncCommands<String, byte[]> redis;
+    private final RedisClusterAsyncCommands<String, byte[]> redis;
     private final Keys keys;
     private final MergedTimeline merged;
     private final Duration timeToLive;
     private final LuaScript markScript = LuaScript.load("read_mark");
 
-    public ReadState(RedisAsyncCommands<String, byte[]> redis, Keys keys, Timeline timeline, Duration timeToLive) {
+    public ReadState(RedisClusterAsyncCommands<String, byte[]> redis, Keys keys, Timeline timeline, Duration timeToLive) {
         this.redis = redis;
         this.keys = keys;
         this.merged = new MergedTimeline(timeline);

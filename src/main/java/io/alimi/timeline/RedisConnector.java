@@ -3,47 +3,83 @@ package io.alimi.timeline;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisConnectionException;
+import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.protocol.ProtocolVersion;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.StringJoiner;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Opens Lettuce connections to one Redis, all with the same failure behaviour: while Redis is unreachable,
- * commands fail at once instead of queueing without bound (callers retry with backoff); once it is back, the
- * connection reconnects by itself; no command waits longer than the command timeout.
+ * Opens Lettuce connections to one Redis or to a Redis Cluster, all with the same failure behaviour: while Redis
+ * is unreachable, commands fail at once instead of queueing without bound (callers retry with backoff); once it
+ * is back, the connection reconnects by itself; no command waits longer than the command timeout.
+ *
+ * <p>In a cluster, commands follow MOVED and ASK redirections, and the slot map is reloaded every
+ * {@link #TOPOLOGY_REFRESH} and at once on a redirection or repeated reconnects.
  */
 public final class RedisConnector implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(RedisConnector.class.getName());
     public static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofSeconds(5);
+    static final Duration TOPOLOGY_REFRESH = Duration.ofSeconds(30);
+    /** Commands one cluster connection holds while a master's connection opens or reopens. */
+    private static final int CLUSTER_QUEUE = 100_000;
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
     /** Keys are text; values are bytes, so stored envelopes go to and from the wire without re-encoding. */
     private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
 
     private final RedisClient client;
-    private final RedisURI uri;
+    private final RedisClusterClient clusterClient;
+    private final List<RedisURI> uris;
 
-    private RedisConnector(RedisURI uri, Duration commandTimeout) {
-        this.uri = uri;
+    private RedisConnector(List<RedisURI> uris, boolean cluster) {
+        this.uris = uris;
+        SocketOptions socket = SocketOptions.builder().connectTimeout(CONNECT_TIMEOUT).keepAlive(true).build();
+        // Also in a cluster: the tailer's blocking reads each get a connection to one server.
         this.client = RedisClient.create();
         client.setOptions(ClientOptions.builder()
                 .autoReconnect(true)
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                 .protocolVersion(ProtocolVersion.RESP2)
-                .socketOptions(SocketOptions.builder().connectTimeout(CONNECT_TIMEOUT).keepAlive(true).build())
+                .socketOptions(socket)
                 // The connection's own timeout (the URI's, or setTimeout): the tailer's blocking XREAD needs longer.
                 .timeoutOptions(TimeoutOptions.enabled())
                 .build());
+        if (cluster) {
+            this.clusterClient = RedisClusterClient.create(uris);
+            clusterClient.setOptions(ClusterClientOptions.builder()
+                    .autoReconnect(true)
+                    // Connections to each master open lazily, and a command that finds its master's connection
+                    // still opening would be refused at once: in a cluster, commands wait for the connection
+                    // instead, bounded in number, each still failing after the command timeout.
+                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.ACCEPT_COMMANDS)
+                    .requestQueueSize(CLUSTER_QUEUE)
+                    .protocolVersion(ProtocolVersion.RESP2)
+                    .socketOptions(socket)
+                    .timeoutOptions(TimeoutOptions.enabled())
+                    .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+                            .enablePeriodicRefresh(TOPOLOGY_REFRESH)
+                            .enableAllAdaptiveRefreshTriggers()
+                            .build())
+                    .build());
+        } else {
+            this.clusterClient = null;
+        }
     }
 
     /**
@@ -51,36 +87,86 @@ public final class RedisConnector implements AutoCloseable {
      * @throws IllegalArgumentException if the url cannot be parsed; the message never contains the password
      */
     public static RedisConnector create(String url, Duration commandTimeout) {
-        RedisURI uri;
-        try {
-            uri = RedisURI.create(url);
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("not a Redis URL: " + redact(url));
+        return create(url, false, commandTimeout);
+    }
+
+    /**
+     * @param urls    one Redis URL; for a cluster, one or more seed nodes separated by commas
+     *                ({@code redis://10.0.0.1:6379,redis://10.0.0.2:6379}): any reachable one tells the rest
+     * @param cluster whether {@code urls} name Redis Cluster nodes
+     * @throws IllegalArgumentException if a url cannot be parsed; the message never contains a password
+     */
+    public static RedisConnector create(String urls, boolean cluster, Duration commandTimeout) {
+        List<RedisURI> parsed = new ArrayList<>();
+        for (String url : urls.split(",")) {
+            String trimmed = url.strip();
+            if (trimmed.isEmpty()) {
+                continue;
+            }
+            RedisURI uri;
+            try {
+                uri = RedisURI.create(trimmed);
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("not a Redis URL: " + redact(trimmed));
+            }
+            if (cluster && uri.getDatabase() != 0) {
+                throw new IllegalArgumentException("a Redis Cluster has only database 0: " + redact(trimmed));
+            }
+            uri.setTimeout(commandTimeout);
+            parsed.add(uri);
         }
-        uri.setTimeout(commandTimeout);
-        return new RedisConnector(uri, commandTimeout);
+        if (parsed.isEmpty()) {
+            throw new IllegalArgumentException("no Redis URL given");
+        }
+        if (!cluster && parsed.size() > 1) {
+            throw new IllegalArgumentException("several Redis URLs are only for a cluster (set alimi.redis.cluster=true): "
+                    + redact(urls));
+        }
+        return new RedisConnector(List.copyOf(parsed), cluster);
+    }
+
+    public boolean isCluster() {
+        return clusterClient != null;
     }
 
     /**
      * A new connection; retries until {@code patience} runs out, so a node started a moment before Redis still
      * comes up.
      */
-    public StatefulRedisConnection<String, byte[]> connect(Duration patience) {
-        return patiently(patience, () -> client.connect(CODEC, uri));
+    public RedisLink connect(Duration patience) {
+        if (clusterClient != null) {
+            return patiently(patience, () -> RedisLink.cluster(clusterClient.connect(CODEC), clusterClient::refreshPartitions,
+                    this::connectToServer));
+        }
+        return patiently(patience, () -> RedisLink.single(client.connect(CODEC, uris.getFirst())));
     }
 
-    /** A new publish/subscribe connection (Lettuce subscribes again by itself after a reconnect). */
+    /** A connection to one server of the cluster, with the options and credentials of the seeds. */
+    private io.lettuce.core.api.StatefulRedisConnection<String, byte[]> connectToServer(RedisURI server) {
+        RedisURI uri = RedisURI.builder(uris.getFirst()).withHost(server.getHost()).withPort(server.getPort()).build();
+        return client.connect(CODEC, uri);
+    }
+
+    /**
+     * A new publish/subscribe connection (Lettuce subscribes again by itself after a reconnect). In a cluster,
+     * a message published on any node reaches the subscribers of every node.
+     */
     public StatefulRedisPubSubConnection<String, byte[]> connectPubSub(Duration patience) {
-        return patiently(patience, () -> client.connectPubSub(CODEC, uri));
+        if (clusterClient != null) {
+            return patiently(patience, () -> clusterClient.connectPubSub(CODEC));
+        }
+        return patiently(patience, () -> client.connectPubSub(CODEC, uris.getFirst()));
     }
 
-    private <T> T patiently(Duration patience, java.util.function.Supplier<T> connect) {
+    private <T> T patiently(Duration patience, Supplier<T> connect) {
         long deadline = System.nanoTime() + patience.toNanos();
         long backoffMillis = 100;
         while (true) {
             try {
                 return connect.get();
-            } catch (RedisConnectionException e) {
+            } catch (RedisException e) {
+                // A single server refuses with RedisConnectionException; a cluster whose seeds cannot be reached
+                // fails to load its slot map, a plain RedisException.
                 if (System.nanoTime() + backoffMillis * 1_000_000 > deadline) {
                     throw new RedisConnectionException("cannot reach Redis at " + describe() + ": " + rootMessage(e), e);
                 }
@@ -96,19 +182,26 @@ public final class RedisConnector implements AutoCloseable {
         }
     }
 
-    /** host:port without credentials, for logs. */
+    /** host:port (each seed for a cluster) without credentials, for logs. */
     public String describe() {
-        return uri.getHost() + ":" + uri.getPort();
+        StringJoiner seeds = new StringJoiner(",", clusterClient != null ? "cluster " : "", "");
+        for (RedisURI uri : uris) {
+            seeds.add(uri.getHost() + ":" + uri.getPort());
+        }
+        return seeds.toString();
     }
 
     @Override
     public void close() {
+        if (clusterClient != null) {
+            clusterClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
     }
 
     /** The url with any password replaced, safe to log or show. */
     public static String redact(String url) {
-        return url.replaceAll("(?<=//)[^@/]*@", "***@");
+        return url.replaceAll("(?<=//)[^@/,]*@", "***@");
     }
 
     private static String rootMessage(Throwable e) {

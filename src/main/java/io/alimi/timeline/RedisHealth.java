@@ -2,7 +2,6 @@ package io.alimi.timeline;
 
 import io.alimi.observe.Check;
 import io.alimi.observe.HealthCheck;
-import io.lettuce.core.api.StatefulRedisConnection;
 
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
@@ -14,10 +13,10 @@ public final class RedisHealth implements HealthCheck {
 
     private static final Duration PATIENCE = Duration.ofSeconds(1);
 
-    private final StatefulRedisConnection<String, byte[]> connection;
+    private final RedisLink connection;
     private final String where;
 
-    public RedisHealth(StatefulRedisConnection<String, byte[]> connection, String where) {
+    public RedisHealth(RedisLink connection, String where) {
         this.connection = connection;
         this.where = where;
     }

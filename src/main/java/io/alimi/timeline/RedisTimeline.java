@@ -6,8 +6,7 @@ import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.StreamMessage;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -33,7 +32,7 @@ public final class RedisTimeline implements Timeline {
     private static final int FIXED_ARGS = 4;
     private static final int ARGS_PER_EVENT = 4;
 
-    private final RedisAsyncCommands<String, byte[]> redis;
+    private final RedisClusterAsyncCommands<String, byte[]> redis;
     private final Keys keys;
     private final Retention retention;
     /** ARGV 1 to 3 of every append: the same for every call. */
@@ -42,7 +41,7 @@ public final class RedisTimeline implements Timeline {
     private final LuaScript boundsScript = LuaScript.load("timeline_bounds");
     private final LuaScript pushScript = LuaScript.load("push_enqueue");
 
-    public RedisTimeline(StatefulRedisConnection<String, byte[]> connection, Keys keys, Retention retention) {
+    public RedisTimeline(RedisLink connection, Keys keys, Retention retention) {
         this(connection, keys, retention, new Meters());
     }
 
@@ -57,7 +56,7 @@ public final class RedisTimeline implements Timeline {
 
     private final Meters meters;
 
-    public RedisTimeline(StatefulRedisConnection<String, byte[]> connection, Keys keys, Retention retention, Meters meters) {
+    public RedisTimeline(RedisLink connection, Keys keys, Retention retention, Meters meters) {
         this.meters = meters;
         this.redis = connection.async();
         this.keys = keys;

@@ -4,9 +4,10 @@ import io.alimi.support.KafkaBroker;
 import io.alimi.support.Ports;
 import io.alimi.support.RedisProcess;
 import io.alimi.timeline.RedisConnector;
+import io.alimi.timeline.RedisLink;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -66,7 +67,7 @@ public final class IngestBench {
     private final String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     private RedisProcess redis;
     private KafkaBroker kafka;
-    private StatefulRedisConnection<String, byte[]> redisConnection;
+    private RedisLink redisConnection;
     private long redisPid;
     private final AtomicInteger runCounter = new AtomicInteger();
 
@@ -306,7 +307,7 @@ public final class IngestBench {
     }
 
     private void assertAllStored(String prefix, Set<String> scopes, long expected) throws Exception {
-        RedisAsyncCommands<String, byte[]> async = redisConnection.async();
+        RedisClusterAsyncCommands<String, byte[]> async = redisConnection.async();
         List<RedisFuture<Long>> lengths = new ArrayList<>();
         for (String scope : scopes) {
             lengths.add(async.xlen(prefix + "tl:{" + scope + "}"));

@@ -14,6 +14,7 @@ import io.alimi.timeline.Appended;
 import io.alimi.timeline.Entry;
 import io.alimi.timeline.Keys;
 import io.alimi.timeline.RedisConnector;
+import io.alimi.timeline.RedisLink;
 import io.alimi.timeline.RedisTimeline;
 import io.alimi.timeline.Retention;
 import io.alimi.timeline.StreamBounds;
@@ -59,7 +60,7 @@ class BridgeIT {
     private static final int KEYS = 8;
     private static KafkaBroker kafka;
     private static RedisConnector connector;
-    private static StatefulRedisConnection<String, byte[]> connection;
+    private static RedisLink connection;
     private static Producer<byte[], byte[]> producer;
 
     private final List<AutoCloseable> closeAfter = new ArrayList<>();
@@ -193,7 +194,7 @@ class BridgeIT {
         try (RedisProcess redis = RedisProcess.start(dir, Ports.free(),
                 List.of("--appendonly", "yes", "--appendfsync", "always", "--save", ""));
              RedisConnector ownConnector = RedisConnector.create(redis.url(), Duration.ofSeconds(2))) {
-            StatefulRedisConnection<String, byte[]> own = ownConnector.connect(Duration.ofSeconds(5));
+            RedisLink own = ownConnector.connect(Duration.ofSeconds(5));
             timeline = new RedisTimeline(own, new Keys(TestServers.uniquePrefix()), Retention.DEFAULTS);
             Bridge bridge = bridge(timeline);
             int total = 4_000;

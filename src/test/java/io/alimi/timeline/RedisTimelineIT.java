@@ -26,7 +26,7 @@ class RedisTimelineIT {
     private static final Scope ADMIN_42 = Scope.admin("42");
     private static RedisProcess redis;
     private static RedisConnector connector;
-    private static StatefulRedisConnection<String, byte[]> connection;
+    private static RedisLink connection;
 
     @BeforeAll
     static void connect() {

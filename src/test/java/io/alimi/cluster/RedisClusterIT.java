@@ -1,0 +1,186 @@
+package io.alimi.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.alimi.Main;
+import io.alimi.event.Scope;
+import io.alimi.support.Closer;
+import io.alimi.support.Http;
+import io.alimi.support.Publisher;
+import io.alimi.support.RedisCluster;
+import io.alimi.support.SseClient;
+import io.alimi.support.TestNode;
+import io.alimi.support.TestServers;
+import io.alimi.timeline.Keys;
+import io.lettuce.core.cluster.SlotHash;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Nodes on a real three-master Redis Cluster. Admin 42's four scopes are in four shards, in four slots on two
+ * masters, so one XREAD over them all would be refused (CROSSSLOT): the tailer must read each slot on its own,
+ * from the master serving it, and follow a slot that moves.
+ */
+class RedisClusterIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(15);
+    private static RedisCluster cluster;
+
+    @RegisterExtension
+    final Closer closer = new Closer();
+
+    @BeforeAll
+    static void startCluster() {
+        cluster = RedisCluster.start();
+    }
+
+    @AfterAll
+    static void stopCluster() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private Main.Running node(String prefix, String roles) {
+        return closer.add(TestNode.start(Map.of(
+                "alimi.redis.cluster", "true",
+                "alimi.redis.url", cluster.urls(),
+                "alimi.redis.key-prefix", prefix,
+                "alimi.roles", roles)));
+    }
+
+    private static Set<String> ids(SseClient client, int n) {
+        Set<String> ids = new HashSet<>();
+        for (int i = 0; i < n; i++) {
+            SseClient.Event event = client.nextExcept(WAIT, "ready", "unread");
+            assertTrue(ids.add(event.json().get("id").asText()), "delivered twice: " + event.json().get("id"));
+        }
+        return ids;
+    }
+
+    @Test
+    void aStreamOverScopesOnEveryMasterGetsEachEventOnceAndResumesOnAnotherNode() {
+        String prefix = TestServers.uniquePrefix();
+        Main.Running first = node(prefix, "relay");
+        Main.Running second = node(prefix, "relay");
+        Keys keys = new Keys(prefix, Keys.DEFAULT_CLUSTER_SHARDS);
+        List<Integer> slots = List.of("all", "mall:1", "admin:42", "partner:7").stream()
+                .map(scope -> SlotHash.getSlot(keys.stream(Scope.parse(scope)))).toList();
+        assertEquals(4, Set.copyOf(slots).size(), "four slots: " + slots);
+        assertTrue(slots.stream().map(cluster::ownerOf).distinct().count() > 1, "on more than one master");
+        Publisher publisher = new Publisher(first.port());
+        SseClient client = closer.add(SseClient.connect(first.port(), TestNode.ADMIN_42, "", null));
+        assertEquals("ready", client.next(WAIT).type());
+
+        publisher.publish("c-all", "all");
+        publisher.publish("c-mall", "mall:1");
+        publisher.publish("c-admin", "admin:42");
+        publisher.publish("c-partner", "partner:7");
+        publisher.publish("c-other", "mall:2");
+        assertEquals(Set.of("c-all", "c-mall", "c-admin", "c-partner"), ids(client, 4));
+        assertTrue(client.drain().isEmpty(), "nothing of mall:2");
+        String cursor = client.lastEventId();
+        client.close();
+
+        publisher.publish("c-away-1", "admin:42");
+        publisher.publish("c-away-2", "all");
+        SseClient resumed = closer.add(SseClient.connect(second.port(), TestNode.ADMIN_42, "", cursor));
+        assertTrue(resumed.next(WAIT).json().get("resumed").asBoolean());
+        assertEquals(Set.of("c-away-1", "c-away-2"), ids(resumed, 2));
+        publisher.publish("c-live", "partner:7");
+        assertEquals(Set.of("c-live"), ids(resumed, 1));
+    }
+
+    @Test
+    void theLiveStreamFollowsAScopeWhoseSlotMovesToAnotherMaster() {
+        String prefix = TestServers.uniquePrefix();
+        Main.Running node = node(prefix, "relay");
+        Publisher publisher = new Publisher(node.port());
+        SseClient client = closer.add(SseClient.connect(node.port(), TestNode.ADMIN_42, "scopes=mall:1", null));
+        assertEquals("ready", client.next(WAIT).type());
+        publisher.publish("m-before", "mall:1");
+        assertEquals(Set.of("m-before"), ids(client, 1));
+
+        int slot = SlotHash.getSlot(new Keys(prefix, Keys.DEFAULT_CLUSTER_SHARDS).stream(Scope.parse("mall:1")));
+        int from = cluster.ownerOf(slot);
+        // Events keep coming while the slot and its keys migrate: publishers retry a refused publish (TRYAGAIN
+        // while the stream's keys are split between the two masters) with the same event id, as the bridge does.
+        List<String> after = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            after.add("m-after-" + i);
+        }
+        Thread publishing = Thread.ofVirtual().start(() -> after.forEach(id -> publishRetrying(publisher, id)));
+        cluster.moveSlot(slot, (from + 1) % cluster.size());
+        try {
+            publishing.join(WAIT.toMillis());
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        assertEquals(Set.copyOf(after), ids(client, after.size()));
+        assertTrue(client.drain().isEmpty(), "no duplicate after the move");
+        cluster.moveSlot(slot, from);
+        publisher.publish("m-back", "mall:1");
+        assertEquals(Set.of("m-back"), ids(client, 1));
+    }
+
+    private static void publishRetrying(Publisher publisher, String id) {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (true) {
+            try {
+                publisher.publish(id, "mall:1");
+                return;
+            } catch (AssertionError refused) {
+                if (System.nanoTime() > deadline) {
+                    throw refused;
+                }
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    @Test
+    void timelinesReadStateAndTicketsWorkAcrossMastersAndNodes() {
+        String prefix = TestServers.uniquePrefix();
+        Main.Running first = node(prefix, "relay");
+        Main.Running second = node(prefix, "relay");
+        Publisher publisher = new Publisher(first.port());
+        publisher.publish("t-1", "all");
+        publisher.publish("t-2", "mall:1");
+        publisher.publish("t-3", "admin:42");
+        JsonNode duplicate = publisher.publish("t-3", "admin:42");
+        assertTrue(duplicate.get("duplicate").asBoolean(), duplicate.toString());
+
+        Http http = new Http(second.port());
+        String auth = "Bearer " + TestNode.ADMIN_42;
+        Http.Reply timeline = http.get("/v1/timeline?limit=10", "Authorization", auth);
+        assertEquals(200, timeline.status(), timeline.body());
+        List<String> newestFirst = new ArrayList<>();
+        timeline.json().get("items").forEach(item -> newestFirst.add(item.get("event").get("id").asText()));
+        assertEquals(List.of("t-3", "t-2", "t-1"), newestFirst);
+
+        SseClient watching = closer.add(SseClient.connect(first.port(), TestNode.ADMIN_42, "unread=true", null));
+        assertEquals("ready", watching.next(WAIT).type());
+        assertEquals(3, watching.next(WAIT).json().get("count").asInt());
+        Http.Reply read = http.post("/v1/timeline/read", "application/json", "{\"upTo\":\"latest\"}", "Authorization", auth);
+        assertEquals(200, read.status(), read.body());
+        assertEquals(0, watching.nextExcept(WAIT).json().get("count").asInt(),
+                "a read on the other node reaches this stream through cluster Pub/Sub");
+
+        Http.Reply ticket = new Http(first.port()).post("/v1/tickets", null, "", "Authorization", auth);
+        assertEquals(200, ticket.status(), ticket.body());
+        SseClient ticketed = closer.add(SseClient.connect(second.port(),
+                "/v1/stream?ticket=" + ticket.json().get("ticket").asText(), Map.of()));
+        assertEquals("ready", ticketed.next(WAIT).type());
+    }
+}

@@ -1,0 +1,62 @@
+package io.alimi.timeline;
+
+import io.alimi.event.Scope;
+import io.lettuce.core.cluster.SlotHash;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class KeysTest {
+
+    @Test
+    void onASingleRedisEachScopeIsItsOwnHashTag() {
+        Keys keys = new Keys("alimi:");
+        assertEquals("alimi:tl:{mall:1}", keys.stream(Scope.mall("1")));
+        assertEquals("alimi:tl:{mall:1}:ev:e-1", keys.dedup(Scope.mall("1"), "e-1"));
+    }
+
+    @Test
+    void inAClusterAScopesKeysShareItsShardsSlotAndTheShardNeverChanges() {
+        Keys keys = new Keys("alimi:", 32);
+        Scope mall = Scope.mall("1");
+        // CRC-32("mall:1") mod 32 = 6: fixed by the key format, whatever the JVM or version.
+        assertEquals("alimi:tl:{s6}:mall:1", keys.stream(mall));
+        int slot = SlotHash.getSlot(keys.stream(mall));
+        assertEquals(slot, SlotHash.getSlot(keys.meta(mall)));
+        assertEquals(slot, SlotHash.getSlot(keys.dedup(mall, "e-1")));
+    }
+
+    @Test
+    void scopesSpreadOverEveryShard() {
+        Keys keys = new Keys("alimi:", 32);
+        Set<Integer> shards = new HashSet<>();
+        for (int i = 0; i < 1000; i++) {
+            shards.add(keys.shard(Scope.admin(Integer.toString(i))));
+        }
+        assertEquals(32, shards.size());
+    }
+
+    @Test
+    void aPrefixWithBracesOrAShardCountOutOfRangeIsRefused() {
+        assertThrows(IllegalArgumentException.class, () -> new Keys("a{b}:"));
+        assertThrows(IllegalArgumentException.class, () -> new Keys("alimi:", -1));
+        assertThrows(IllegalArgumentException.class, () -> new Keys("alimi:", 16_385));
+    }
+
+    @Test
+    void severalRedisUrlsNeedClusterModeAndNoUrlLeaksItsPassword() {
+        IllegalArgumentException several = assertThrows(IllegalArgumentException.class,
+                () -> RedisConnector.create("redis://:s3cret@a:6379,redis://:s3cret@b:6379", false, Duration.ofSeconds(1)));
+        assertTrue(several.getMessage().contains("alimi.redis.cluster=true"), several.getMessage());
+        assertTrue(!several.getMessage().contains("s3cret"), several.getMessage());
+        IllegalArgumentException database = assertThrows(IllegalArgumentException.class,
+                () -> RedisConnector.create("redis://a:6379/2", true, Duration.ofSeconds(1)));
+        assertTrue(database.getMessage().contains("database 0"), database.getMessage());
+    }
+}
