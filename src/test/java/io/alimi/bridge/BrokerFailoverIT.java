@@ -11,10 +11,10 @@ import io.alimi.support.TestServers;
 import io.alimi.timeline.Entry;
 import io.alimi.timeline.Keys;
 import io.alimi.timeline.RedisConnector;
+import io.alimi.timeline.RedisLink;
 import io.alimi.timeline.RedisTimeline;
 import io.alimi.timeline.Retention;
 import io.alimi.timeline.StreamId;
-import io.lettuce.core.api.StatefulRedisConnection;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -77,7 +77,7 @@ class BrokerFailoverIT {
 
     private static KafkaCluster kafka;
     private static RedisConnector connector;
-    private static StatefulRedisConnection<String, byte[]> connection;
+    private static RedisLink connection;
 
     @RegisterExtension
     final Closer closer = new Closer();

@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.alimi.Main;
 import io.alimi.event.Scope;
 import io.alimi.support.Closer;
+import io.alimi.support.Events;
 import io.alimi.support.Http;
+import io.alimi.support.KafkaBroker;
 import io.alimi.support.Publisher;
 import io.alimi.support.RedisCluster;
 import io.alimi.support.SseClient;
@@ -12,11 +14,14 @@ import io.alimi.support.TestNode;
 import io.alimi.support.TestServers;
 import io.alimi.timeline.Keys;
 import io.lettuce.core.cluster.SlotHash;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -58,6 +63,41 @@ class RedisClusterIT {
                 "alimi.redis.url", cluster.urls(),
                 "alimi.redis.key-prefix", prefix,
                 "alimi.roles", roles)));
+    }
+
+    @Test
+    void aBridgeAppendsKafkaEventsToTheClusterAndARelayOnAnotherProcessStreamsThem() {
+        KafkaBroker kafka = TestServers.kafka();
+        String topic = TestServers.uniqueTopic("cluster");
+        kafka.createTopic(topic, 2);
+        String prefix = TestServers.uniquePrefix();
+        Main.Running relay = node(prefix, "relay");
+        closer.add(TestNode.start(Map.of(
+                "alimi.redis.cluster", "true",
+                "alimi.redis.url", cluster.urls(),
+                "alimi.redis.key-prefix", prefix,
+                "alimi.roles", "bridge",
+                "alimi.kafka.bootstrap", kafka.bootstrap(),
+                "alimi.bridge.topic", topic,
+                "alimi.bridge.group", topic + "-group",
+                "alimi.bridge.dead-letter-topic", topic + ".dlq")));
+        SseClient client = closer.add(SseClient.connect(relay.port(), TestNode.ADMIN_42, "", null));
+        assertEquals("ready", client.next(WAIT).type());
+        Set<String> sent = new HashSet<>();
+        try (Producer<byte[], byte[]> producer = kafka.producer()) {
+            String[] targets = {"all", "mall:1", "admin:42", "partner:7"};
+            for (int i = 0; i < 40; i++) {
+                String id = "k-" + i;
+                sent.add(id);
+                producer.send(new ProducerRecord<>(topic, targets[i % 4].getBytes(StandardCharsets.UTF_8),
+                        Events.json(id, targets[i % 4]).getBytes(StandardCharsets.UTF_8)));
+            }
+            producer.flush();
+        }
+        assertEquals(sent, ids(client, sent.size()));
+        assertTrue(client.drain().isEmpty(), "each once");
+        Http.Reply ready = new Http(relay.port()).get("/health/ready");
+        assertEquals(200, ready.status(), ready.body());
     }
 
     private static Set<String> ids(SseClient client, int n) {
