@@ -31,12 +31,7 @@ public final class KafkaBroker implements AutoCloseable {
 
     /** A throw-away broker on free ports with its log in a fresh temporary directory. */
     public static KafkaBroker startEphemeral() {
-        try {
-            Path dir = Files.createTempDirectory("alimi-kafka-");
-            return start(dir, Ports.free(), Ports.free());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return start(TempDirs.create("alimi-kafka-"), Ports.free(), Ports.free());
     }
 
     /** A broker with its log in {@code logDir} (formatted if new) listening on {@code port}. */

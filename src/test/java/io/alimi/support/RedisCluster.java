@@ -44,8 +44,7 @@ public final class RedisCluster implements AutoCloseable {
 
     private void form() throws IOException {
         for (int i = 0; i < 3; i++) {
-            Path dir = Files.createTempDirectory("alimi-redis-cluster-");
-            dir.toFile().deleteOnExit();
+            Path dir = TempDirs.create("alimi-redis-cluster-");
             masters.add(RedisProcess.start(dir, Ports.free(), List.of("--cluster-enabled", "yes",
                     "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000",
                     "--save", "", "--appendonly", "no")));

@@ -43,13 +43,7 @@ public final class RedisProcess implements AutoCloseable {
 
     /** A throw-away Redis: no persistence, a fresh directory, a free port. */
     public static RedisProcess startEphemeral() {
-        try {
-            Path dir = Files.createTempDirectory("alimi-redis-");
-            dir.toFile().deleteOnExit();
-            return start(dir, Ports.free(), List.of("--save", "", "--appendonly", "no"));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return start(TempDirs.create("alimi-redis-"), Ports.free(), List.of("--save", "", "--appendonly", "no"));
     }
 
     /**
