@@ -171,6 +171,50 @@ test('when a proxy blocks the event stream, the client falls back to WebSocket b
   await context.close();
 });
 
+test('a busy node\'s Retry-After is waited out and the client stays on its transport', async () => {
+  const context = await profile();
+  // The first three tickets are refused as a node over its admission rate refuses them; SSE is not at fault, so the
+  // client must not fall back to WebSocket, and must not come back before the second it was told.
+  const asked = [];
+  await context.route('**/v1/tickets', route => {
+    asked.push(Date.now());
+    if (asked.length > 3) return route.continue();
+    return route.fulfill({
+      status: 503,
+      headers: { 'Retry-After': '1', 'Content-Type': 'application/problem+json' },
+      body: JSON.stringify({ type: 'urn:alimi:problem:unavailable', title: 'Temporarily unavailable', status: 503,
+        detail: 'this node is admitting new streams at its limit (admissions-per-second: 500); retry later' }),
+    });
+  });
+  const page = await context.newPage();
+  await page.goto(BASE + '/');
+  await page.selectOption('#admin', 'dev-admin-1-token');
+  await page.click('#sign-in-button');
+  await page.waitForFunction(() => document.querySelector('#state').textContent === 'open · sse', null, { timeout: 30000 });
+  assert.equal(asked.length, 4);
+  for (let i = 1; i < asked.length; i++) {
+    assert.ok(asked[i] - asked[i - 1] >= 1000, `ticket ${i + 1} came ${asked[i] - asked[i - 1]} ms after a Retry-After: 1`);
+  }
+
+  // A WebSocket refused with 1013 carries its delay in the close reason.
+  const opened = [];
+  await context.routeWebSocket('**/v1/ws?**', ws => {
+    opened.push(Date.now());
+    if (opened.length > 2) return ws.connectToServer();
+    ws.close({ code: 1013, reason: 'retry after 2 s: this node is admitting new streams at its limit' });
+  });
+  await page.selectOption('#transport', 'ws');
+  await page.waitForFunction(() => document.querySelector('#state').textContent === 'open · ws', null, { timeout: 30000 });
+  assert.equal(opened.length, 3);
+  for (let i = 1; i < opened.length; i++) {
+    assert.ok(opened[i] - opened[i - 1] >= 2000, `WebSocket ${i + 1} came ${opened[i] - opened[i - 1]} ms after "retry after 2 s"`);
+  }
+  const orderNo = 'BUSY-' + Date.now();
+  await send(page, 'mall:1', { orderNo });
+  await toastWith(page, orderNo);
+  await context.close();
+});
+
 test('an event cannot inject markup or a javascript: link into the console', async () => {
   const context = await profile();
   const page = await context.newPage();

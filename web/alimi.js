@@ -9,7 +9,9 @@
 // One tab (the leader, chosen with the Web Locks API) holds the connection; every tab gets every message through a
 // BroadcastChannel. When the leader closes, another tab takes the lock and resumes from the last cursor, so no
 // event is lost or shown twice. The connection is Server-Sent Events with a one-time ticket; when SSE keeps failing
-// before it ever opens (a proxy that buffers streams), WebSocket, then long-poll. Reconnects back off with jitter.
+// before it ever opens (a proxy that buffers streams), WebSocket, then long-poll. Reconnects back off with jitter;
+// when a busy node says how long to wait (503 or 429 with Retry-After on the ticket or a poll, WebSocket close 1013
+// with "retry after N s"), the client waits at least that, plus jitter, and stays on its transport.
 // No build step, no dependency. Typings: /alimi.d.ts.
 
 const CONTROL = new Set(['ready', 'gap', 'reconnect', 'unread']);
@@ -34,6 +36,7 @@ export class Alimi {
     this.cursor = storage('cursor', this.options.channel);
     this.transport = this.options.transport || 'sse';
     this.failures = 0;
+    this.refusals = 0;
     this.closed = false;
     const canShare = this.options.shared && typeof BroadcastChannel !== 'undefined' && navigator.locks;
     if (canShare) {
@@ -203,9 +206,21 @@ export class Alimi {
     this.polling = false;
   }
 
-  /** A connection ended without the server asking: back off with jitter; after failures before ever opening, fall back to the next transport. */
+  /**
+   * A connection ended without the server asking: back off with jitter; after failures before ever opening, fall back
+   * to the next transport. A refusal that says when to come back (error.retryAfter, in seconds) is a busy node, not a
+   * broken transport: wait at least that long (or the backoff, if refused many times in a row), plus jitter, so a
+   * wave of clients told the same second does not come back in the same millisecond.
+   */
   #failed(opened, error) {
     if (this.closed) return;
+    if (error?.retryAfter > 0) {
+      this.refusals = Math.min(this.refusals + 1, 6);
+      this.#setState('reconnecting');
+      const base = Math.min(30000, 500 * 2 ** this.refusals);
+      this.#restart(Math.max(error.retryAfter * 1000, base / 2) + Math.random() * Math.max(1000, base / 2));
+      return;
+    }
     if (!opened.value && !this.options.transport) {
       this.failures++;
       if (this.failures >= 3 && this.transport !== 'poll') {
@@ -224,6 +239,7 @@ export class Alimi {
   #opened(opened) {
     opened.value = true;
     this.failures = 0;
+    this.refusals = 0;
     this.#setState('open');
   }
 
@@ -296,7 +312,9 @@ export class Alimi {
         this.#setState('reconnecting');
         this.#restart(100 + Math.random() * 2000);
       } else {
-        this.#failed(opened, { status: close.code });
+        // 1013 refusals (a busy node, a limit) start their reason with the delay: "retry after 7 s: …".
+        const hint = close.code === 1013 && /^retry after (\d+) s\b/.exec(close.reason || '');
+        this.#failed(opened, { status: close.code, retryAfter: hint ? Number(hint[1]) : undefined });
       }
     };
   }
@@ -345,6 +363,9 @@ export class Alimi {
       const error = new Error((body && body.detail) || response.statusText);
       error.status = response.status;
       error.problem = body;
+      // Seconds only (Alimi never sends a date); a busy node's ticket and poll refusals carry it.
+      const retryAfter = Number(response.headers.get('Retry-After'));
+      if ((response.status === 503 || response.status === 429) && retryAfter > 0) error.retryAfter = retryAfter;
       throw error;
     }
     return body;

@@ -434,7 +434,10 @@ public final class Main {
                 settings.integer("alimi.limits.max-connections", Limits.Settings.DEFAULT_MAX_CONNECTIONS, 1, 10_000_000),
                 settings.integer("alimi.limits.connects-per-second-per-ip",
                         (int) Limits.Settings.DEFAULT_CONNECTS_PER_SECOND_PER_IP, 1, 1_000_000),
-                settings.integer("alimi.limits.connect-burst-per-ip", Limits.Settings.DEFAULT_CONNECT_BURST_PER_IP, 1, 1_000_000)));
+                settings.integer("alimi.limits.connect-burst-per-ip", Limits.Settings.DEFAULT_CONNECT_BURST_PER_IP, 1, 1_000_000),
+                settings.integer("alimi.limits.admissions-per-second",
+                        (int) Limits.Settings.DEFAULT_ADMISSIONS_PER_SECOND, 1, 1_000_000),
+                settings.integer("alimi.limits.admission-burst", Limits.Settings.DEFAULT_ADMISSION_BURST, 1, 1_000_000)));
     }
 
     private static Optional<FcmClient> fcmClient(Settings settings) {

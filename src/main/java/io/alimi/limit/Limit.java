@@ -8,6 +8,8 @@ public enum Limit {
     MAX_CONNECTIONS("max-connections"),
     /** Stream connects (and ticket requests) per second from one client address. */
     CONNECTS_PER_SECOND_PER_IP("connects-per-second-per-ip"),
+    /** New streams (and tickets) per second on one node, from every address together. */
+    ADMISSIONS_PER_SECOND("admissions-per-second"),
     /** Bytes of one publish request body. */
     PUBLISH_BODY_BYTES("publish.max-body-bytes"),
     /** Events of one publish batch. */

@@ -8,10 +8,13 @@ import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
+import java.util.function.LongUnaryOperator;
 
 /**
  * What one node lets clients do, and how often it said no (by {@link Limit}, for metrics).
@@ -19,6 +22,8 @@ import java.util.concurrent.atomic.LongAdder;
  * <ul>
  *   <li>connects per second per client address: a token bucket per address ({@code burst} at once, then
  *       {@code rate} per second); over it, 429 with {@code Retry-After};</li>
+ *   <li>new streams per second per node, from all addresses together ({@link Admission}): over it, 503 with a
+ *       {@code Retry-After} that grows with the number of clients waiting, jittered so they come back spread out;</li>
  *   <li>live connections per admin: over it, 429 (close the admin's other tabs, or wait);</li>
  *   <li>live connections per node: over it, 503 with {@code Retry-After}, so the client tries another node.</li>
  * </ul>
@@ -33,16 +38,25 @@ public final class Limits {
      * @param maxConnections          live connections a node takes
      * @param connectsPerSecondPerIp  sustained stream connects per second from one address
      * @param connectBurstPerIp       connects one address may make at once
+     * @param admissionsPerSecond     sustained new streams per second on the node, all addresses together
+     * @param admissionBurst          new streams the node takes at once
      */
     public record Settings(int connectionsPerAdmin, int maxConnections, double connectsPerSecondPerIp,
-                           int connectBurstPerIp) {
+                           int connectBurstPerIp, double admissionsPerSecond, int admissionBurst) {
         public static final int DEFAULT_CONNECTIONS_PER_ADMIN = 20;
         public static final int DEFAULT_MAX_CONNECTIONS = 20_000;
         public static final double DEFAULT_CONNECTS_PER_SECOND_PER_IP = 50;
         public static final int DEFAULT_CONNECT_BURST_PER_IP = 500;
+        /**
+         * A node that loses its peers takes their clients over seconds, not all at once: 10,000 in about 20 s, each
+         * resume a few Redis range reads.
+         */
+        public static final double DEFAULT_ADMISSIONS_PER_SECOND = 500;
+        public static final int DEFAULT_ADMISSION_BURST = 100;
 
         public static final Settings DEFAULTS = new Settings(DEFAULT_CONNECTIONS_PER_ADMIN, DEFAULT_MAX_CONNECTIONS,
-                DEFAULT_CONNECTS_PER_SECOND_PER_IP, DEFAULT_CONNECT_BURST_PER_IP);
+                DEFAULT_CONNECTS_PER_SECOND_PER_IP, DEFAULT_CONNECT_BURST_PER_IP, DEFAULT_ADMISSIONS_PER_SECOND,
+                DEFAULT_ADMISSION_BURST);
     }
 
     /** A refusal: which limit, what to tell the client, and when it may try again. */
@@ -56,6 +70,8 @@ public final class Limits {
     }
 
     private final Settings settings;
+    private final Admission admission;
+    private final String admissionRefused;
     private final long intervalNanos;
     private final long burstNanos;
     private final Map<Limit, LongAdder> refusals = new EnumMap<>(Limit.class);
@@ -67,7 +83,18 @@ public final class Limits {
             .build();
 
     public Limits(Settings settings) {
+        this(settings, System::nanoTime, bound -> ThreadLocalRandom.current().nextLong(bound));
+    }
+
+    /**
+     * @param clock  nanoseconds, as {@link System#nanoTime()}, for the admission rate
+     * @param random a uniformly random number from 0 to the given bound (exclusive), for admission retry delays
+     */
+    Limits(Settings settings, LongSupplier clock, LongUnaryOperator random) {
         this.settings = settings;
+        this.admission = new Admission(settings.admissionsPerSecond(), settings.admissionBurst(), clock, random);
+        this.admissionRefused = "this node is admitting new streams at its limit (admissions-per-second: "
+                + format(settings.admissionsPerSecond()) + "); retry later";
         this.intervalNanos = (long) Math.ceil(1e9 / settings.connectsPerSecondPerIp());
         this.burstNanos = intervalNanos * settings.connectBurstPerIp();
         for (Limit limit : Limit.values()) {
@@ -92,6 +119,23 @@ public final class Limits {
         return Optional.of(refused(Limit.CONNECTS_PER_SECOND_PER_IP, "too many connects from this address (limit "
                 + format(settings.connectsPerSecondPerIp()) + " per second); retry later",
                 Math.max(1, (waitNanos + 999_999_999L) / 1_000_000_000L)));
+    }
+
+    /**
+     * Counts one new stream against the node's admission rate, or says how long to wait (jittered, longer the more
+     * clients are waiting). Lock-free; allocates only when it refuses.
+     */
+    public Optional<Exceeded> admit() {
+        long retryAfterSeconds = admission.take();
+        if (retryAfterSeconds == 0) {
+            return Optional.empty();
+        }
+        return Optional.of(refused(Limit.ADMISSIONS_PER_SECOND, admissionRefused, retryAfterSeconds));
+    }
+
+    /** Seconds until the clients refused admission so far would all have been admitted; 0 when none waits. */
+    public double admissionBacklogSeconds() {
+        return admission.backlogSeconds();
     }
 
     /** A connection slot for {@code adminNo}, or why there is none. */

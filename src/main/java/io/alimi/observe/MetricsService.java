@@ -57,6 +57,12 @@ public final class MetricsService implements HttpService {
         text.append("alimi_limit{limit=\"connections-per-admin\"} ").append(settings.connectionsPerAdmin()).append('\n');
         text.append("alimi_limit{limit=\"max-connections\"} ").append(settings.maxConnections()).append('\n');
         text.append("alimi_limit{limit=\"connects-per-second-per-ip\"} ").append(settings.connectsPerSecondPerIp()).append('\n');
+        text.append("alimi_limit{limit=\"admissions-per-second\"} ").append(settings.admissionsPerSecond()).append('\n');
+        text.append("# HELP alimi_admission_backlog_seconds How long this node's admission rate needs for the "
+                + "clients it refused and told to come back; 0 when none waits.\n"
+                + "# TYPE alimi_admission_backlog_seconds gauge\n");
+        text.append("alimi_admission_backlog_seconds ")
+                .append(String.format(java.util.Locale.ROOT, "%.3f", limits.admissionBacklogSeconds())).append('\n');
         text.append("# HELP alimi_connections Live stream connections on this node, by transport.\n# TYPE alimi_connections gauge\n");
         connections.get().forEach((transport, count) ->
                 text.append("alimi_connections{transport=\"").append(transport).append("\"} ").append(count).append('\n'));

@@ -28,6 +28,10 @@ import java.util.Optional;
  * </pre>
  *
  * The cookie endpoints exist only when cookie sessions are enabled ({@code alimi.auth.cookie.enabled}).
+ *
+ * <p>A ticket counts against the node's admission rate as the stream it will open (which is not counted again): a
+ * busy node answers 503 with {@code Retry-After} here, where a browser's {@code fetch} can read it, instead of at the
+ * EventSource open, where it cannot.
  */
 public final class BrowserAuthService implements HttpService {
 
@@ -68,6 +72,7 @@ public final class BrowserAuthService implements HttpService {
         try {
             access.admit(req.remotePeer().address(), req.headers());
             token = token(req);
+            access.admitTicket();
             access.identify(new StreamAccess.Credentials(token, Optional.empty(), Optional.empty(), Optional.empty()));
         } catch (StreamAccess.Refused refused) {
             HttpStreams.refuse(res, refused.problem());

@@ -41,9 +41,11 @@ final class HttpStreams {
     }
 
     /**
-     * Checks the request (connect rate, credentials, scopes, cursor, connection limits), opens a session and joins
-     * it; a {@code live} stream (not a poll) may also follow the admin's unread count. When any step refuses (or the node drains, or Redis is unreachable) the problem is sent and the result is
-     * empty; otherwise the caller owns the result and must close it.
+     * Checks the request (connect rate of its address, the node's admission rate, credentials, scopes, cursor,
+     * connection limits), opens a session and joins it; a {@code live} stream (not a poll) may also follow the
+     * admin's unread count. When any step refuses (or the node drains, or Redis is unreachable) the problem is sent
+     * and the result is empty; otherwise the caller owns the result and must close it. Both rates are checked before
+     * a ticket is redeemed, so a client they refuse still holds its ticket.
      */
     static Optional<Opened> open(Relay relay, StreamAccess access, ServerRequest req, ServerResponse res,
                                  Optional<String> cursor, boolean live) {
@@ -51,8 +53,10 @@ final class HttpStreams {
         Limits.Permit permit;
         try {
             access.admit(req.remotePeer().address(), req.headers());
-            grant = access.check(credentials(access, req.headers(), req.query()), req.query().first("scopes").asOptional(), cursor);
-            permit = access.acquire(grant.identity(), live ? "sse" : "poll");
+            StreamAccess.Credentials credentials = credentials(access, req.headers(), req.query());
+            access.admitStream(credentials);
+            grant = access.check(credentials, req.query().first("scopes").asOptional(), cursor);
+            permit = access.acquire(grant, live ? "sse" : "poll");
         } catch (StreamAccess.Refused refused) {
             refuse(res, refused.problem());
             return Optional.empty();

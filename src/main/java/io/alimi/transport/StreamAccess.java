@@ -53,8 +53,8 @@ public final class StreamAccess {
         public static final Policy STRICT = new Policy(false, Optional.empty());
     }
 
-    /** A client's request to stream, checked; {@code token} is what the identity came from. */
-    record Grant(Identity identity, List<Scope> scopes, Optional<Cursor> cursor) {
+    /** A client's request to stream, checked; {@code spentTicket}: a ticket was redeemed for it. */
+    record Grant(Identity identity, List<Scope> scopes, Optional<Cursor> cursor, boolean spentTicket) {
     }
 
     /** A refused request, with the problem to answer. */
@@ -109,13 +109,53 @@ public final class StreamAccess {
         }
     }
 
-    /** A connection slot for this admin, counted under its transport ({@code sse}, {@code ws}, {@code poll}). */
-    Limits.Permit acquire(Identity identity, String transport) throws Refused {
+    /**
+     * Whether the node takes one more stream now (its admission rate, all addresses together). Called before the
+     * credentials are checked, so a refusal costs neither an identity check nor a Redis call.
+     *
+     * <p>A request with a ticket is not counted: its ticket was, when it was issued ({@link #admitTicket}). That is
+     * where a browser can be refused readably: EventSource never shows a script the status or headers of a refused
+     * open, but the ticket request is a {@code fetch}. Counting the open again would charge a browser twice and refuse
+     * it where it cannot see why. A forged ticket skips the count too, and gets a 401 for the price of one Redis
+     * {@code GETDEL}, no backlog read.
+     */
+    void admitStream(Credentials credentials) throws Refused {
+        if (credentials.ticket().isEmpty()) {
+            admitNew();
+        }
+    }
+
+    /**
+     * Whether the node issues one more ticket now: each ticket opens one stream, so it is counted against the
+     * admission rate like the stream it stands for. Refused, no ticket exists, so none is wasted.
+     */
+    void admitTicket() throws Refused {
+        admitNew();
+    }
+
+    private void admitNew() throws Refused {
+        Optional<Limits.Exceeded> exceeded = limits.admit();
+        if (exceeded.isPresent()) {
+            throw new Refused(problem(exceeded.get()));
+        }
+    }
+
+    /**
+     * A connection slot for this admin, counted under its transport ({@code sse}, {@code ws}, {@code poll}). The
+     * connection limits need the admin, so they come after a ticket is redeemed: a client they refuse is told its
+     * ticket is spent.
+     */
+    Limits.Permit acquire(Grant grant, String transport) throws Refused {
         Limits.Permit permit;
         try {
-            permit = limits.acquire(identity.profile().adminNo());
+            permit = limits.acquire(grant.identity().profile().adminNo());
         } catch (Limits.LimitException e) {
-            throw new Refused(problem(e.exceeded()));
+            Problem problem = problem(e.exceeded());
+            if (grant.spentTicket()) {
+                problem = new Problem(problem.status(), problem.code(), problem.title(), problem.detail()
+                        + " (the ticket is spent: get a new one)", problem.errors(), problem.retryAfterSeconds());
+            }
+            throw new Refused(problem);
         }
         java.util.concurrent.atomic.AtomicInteger count = open.computeIfAbsent(transport,
                 t -> new java.util.concurrent.atomic.AtomicInteger());
@@ -139,7 +179,8 @@ public final class StreamAccess {
     }
 
     static Problem problem(Limits.Exceeded exceeded) {
-        Problem problem = exceeded.limit() == Limit.MAX_CONNECTIONS
+        // Node-wide limits are 503 (this node, now; another may take you), a client's own are 429.
+        Problem problem = exceeded.limit() == Limit.MAX_CONNECTIONS || exceeded.limit() == Limit.ADMISSIONS_PER_SECOND
                 ? Problem.unavailable(exceeded.detail())
                 : Problem.tooManyRequests(exceeded.detail());
         return problem.retryAfter(exceeded.retryAfterSeconds());
@@ -213,6 +254,6 @@ public final class StreamAccess {
                 }
             }
         }
-        return new Grant(identity, List.copyOf(followed), resume);
+        return new Grant(identity, List.copyOf(followed), resume, credentials.ticket().isPresent());
     }
 }

@@ -41,17 +41,17 @@ import java.util.logging.Logger;
  * {@code {"op":"ping"}} is answered {@code {"op":"pong"}}.
  *
  * <p>Close codes: 1000 stream lifetime reached (reconnect now), 1012 node draining (reconnect, to another node),
- * 1013 too slow to keep up, or over a connection limit, or tokens cannot be checked right now (reconnect after a
- * delay), 1011 the timeline store is unreachable (reconnect after a delay), 4400 bad request (the reason says
- * what), 4401 missing, invalid, revoked or expired credentials (get a new token or ticket), 4403 scope or origin
- * not allowed.
+ * 1013 too slow to keep up, or over a connection limit or the node's admission rate, or tokens cannot be checked
+ * right now (reconnect after a delay; a refusal's reason starts with it: {@code retry after 7 s: …}), 1011 the
+ * timeline store is unreachable (reconnect after a delay), 4400 bad request (the reason says what), 4401 missing,
+ * invalid, revoked or expired credentials (get a new token or ticket), 4403 scope or origin not allowed.
  */
 public final class WsEndpoint {
 
     public static final int LIFETIME = 1000;
     public static final int DRAINING = 1012;
     public static final int SLOW_CONSUMER = 1013;
-    /** Over a connection limit, or identities cannot be checked right now: reconnect after a delay. */
+    /** Over a connection limit or the admission rate, or identities cannot be checked now: reconnect after a delay. */
     public static final int TRY_AGAIN_LATER = 1013;
     /** Redis could not be reached when the stream opened: reconnect after a delay. */
     public static final int UNAVAILABLE = 1011;
@@ -83,6 +83,17 @@ public final class WsEndpoint {
         };
     }
 
+    /**
+     * The close reason of a refusal: its detail, and for 1013 the delay first ({@code retry after 7 s: …}), where a
+     * client can read it (a browser sees no Retry-After header on a WebSocket) and truncation cannot cut it off.
+     */
+    static String reason(int code, Problem problem) {
+        if (code != TRY_AGAIN_LATER || problem.retryAfterSeconds().isEmpty()) {
+            return problem.detail();
+        }
+        return "retry after " + problem.retryAfterSeconds().getAsLong() + " s: " + problem.detail();
+    }
+
     private final class Connection implements WsListener {
 
         // Helidon's WsSession does not serialize senders; the writer thread and pong replies share this lock.
@@ -112,11 +123,14 @@ public final class WsEndpoint {
                     throw new StreamAccess.Refused(Problem.forbidden("origin is not allowed"));
                 }
                 access.admit(ws.socketContext().remotePeer().address(), headers);
-                grant = access.check(HttpStreams.credentials(access, headers, prologue.query()),
+                StreamAccess.Credentials credentials = HttpStreams.credentials(access, headers, prologue.query());
+                access.admitStream(credentials);
+                grant = access.check(credentials,
                         prologue.query().first("scopes").asOptional(), prologue.query().first("cursor").asOptional());
-                permit = access.acquire(grant.identity(), "ws");
+                permit = access.acquire(grant, "ws");
             } catch (StreamAccess.Refused refused) {
-                close(ws, closeCode(refused.problem()), refused.problem().detail());
+                int code = closeCode(refused.problem());
+                close(ws, code, reason(code, refused.problem()));
                 return;
             }
             Thread.ofVirtual().name("alimi-ws").start(() -> {

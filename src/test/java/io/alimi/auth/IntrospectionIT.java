@@ -51,7 +51,9 @@ class IntrospectionIT {
         Main.Running node = node(Map.of(
                 "alimi.limits.connections-per-admin", "2000",
                 "alimi.limits.connect-burst-per-ip", "5000",
-                "alimi.limits.connects-per-second-per-ip", "5000"));
+                "alimi.limits.connects-per-second-per-ip", "5000",
+                "alimi.limits.admission-burst", "5000",
+                "alimi.limits.admissions-per-second", "5000"));
         String token = "opaque-token-burst-0001";
         admin.activate(token, admin("501", "5"));
         admin.delay(Duration.ofMillis(300));

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -16,7 +17,7 @@ class LimitsTest {
 
     @Test
     void anAddressGetsItsBurstAtOnceThenTheRate() {
-        Limits limits = new Limits(new Limits.Settings(10, 100, 1, 3));
+        Limits limits = new Limits(new Limits.Settings(10, 100, 1, 3, 1e9, 1_000_000));
         for (int i = 0; i < 3; i++) {
             assertTrue(limits.connect("198.51.100.1").isEmpty(), "connect " + i);
         }
@@ -29,8 +30,26 @@ class LimitsTest {
     }
 
     @Test
+    void aStreamOverTheNodesAdmissionRateIsRefusedNamingTheLimitAndCounted() {
+        AtomicLong now = new AtomicLong();
+        Limits limits = new Limits(new Limits.Settings(10, 100, 1e9, 1_000_000, 2, 2), now::get, bound -> bound - 1);
+        assertTrue(limits.admit().isEmpty());
+        assertTrue(limits.admit().isEmpty());
+        assertTrue(limits.connect("198.51.100.1").isEmpty(), "per-address connects have their own bucket");
+        Optional<Limits.Exceeded> third = limits.admit();
+        assertTrue(third.isPresent());
+        assertEquals(Limit.ADMISSIONS_PER_SECOND, third.get().limit());
+        assertTrue(third.get().detail().contains("admissions-per-second: 2"), third.get().detail());
+        assertEquals(1, third.get().retryAfterSeconds(), "the first waiting client needs one interval: 1 s at most");
+        assertEquals(1L, limits.refusals().get(Limit.ADMISSIONS_PER_SECOND));
+        assertEquals(0L, limits.refusals().get(Limit.CONNECTS_PER_SECOND_PER_IP));
+        now.addAndGet(500_000_000L);
+        assertTrue(limits.admit().isEmpty(), "half a second later, at 2 per second, one more");
+    }
+
+    @Test
     void perAdminAndPerNodeSlotsAreCountedAndGivenBackOnce() throws Exception {
-        Limits limits = new Limits(new Limits.Settings(2, 3, 100, 100));
+        Limits limits = new Limits(new Limits.Settings(2, 3, 100, 100, 1e9, 1_000_000));
         Limits.Permit a1 = limits.acquire("a");
         Limits.Permit a2 = limits.acquire("a");
         Limits.LimitException third = assertThrows(Limits.LimitException.class, () -> limits.acquire("a"));
@@ -52,7 +71,7 @@ class LimitsTest {
     @Test
     void concurrentConnectsAndClosesOfOneAdminNeverExceedItsLimitNorLeakSlots() throws Exception {
         int limit = 5;
-        Limits limits = new Limits(new Limits.Settings(limit, 1_000_000, 1e9, 1_000_000));
+        Limits limits = new Limits(new Limits.Settings(limit, 1_000_000, 1e9, 1_000_000, 1e9, 1_000_000));
         AtomicInteger inside = new AtomicInteger();
         AtomicInteger most = new AtomicInteger();
         CountDownLatch start = new CountDownLatch(1);

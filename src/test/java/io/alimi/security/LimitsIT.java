@@ -94,6 +94,22 @@ class LimitsIT {
     }
 
     @Test
+    void aTicketRedeemedForAStreamAConnectionLimitRefusesIsSaidToBeSpent() {
+        // Connection limits need the admin, so they come after the ticket is redeemed: the client must get a new one.
+        Main.Running node = node(Map.of("alimi.limits.connections-per-admin", "1"));
+        SseClient first = closer.add(SseClient.connect(node.port(), TestNode.ADMIN_42, "", null));
+        assertEquals("ready", first.next(WAIT).type());
+        Http http = new Http(node.port());
+        String ticket = http.post("/v1/tickets", null, "", "Authorization", "Bearer " + TestNode.ADMIN_42)
+                .json().get("ticket").asText();
+        SseClient refused = closer.add(SseClient.connect(node.port(), "/v1/stream?ticket=" + ticket, Map.of()));
+        assertEquals(429, refused.status());
+        assertTrue(refused.statusBody().contains("the ticket is spent"), refused.statusBody());
+        SseClient again = closer.add(SseClient.connect(node.port(), "/v1/stream?ticket=" + ticket, Map.of()));
+        assertEquals(401, again.status(), "it was spent indeed");
+    }
+
+    @Test
     void aNodeAtItsConnectionLimitAnswers503SoTheClientTriesAnother() {
         Main.Running node = node(Map.of("alimi.limits.max-connections", "1"));
         SseClient first = closer.add(SseClient.connect(node.port(), TestNode.ADMIN_42, "", null));

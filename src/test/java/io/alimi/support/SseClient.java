@@ -46,6 +46,7 @@ public final class SseClient implements AutoCloseable {
     private volatile String lastEventId;
     private volatile int status;
     private volatile String statusBody = "";
+    private final Map<String, String> headers = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile Long retry;
     private volatile boolean ended;
 
@@ -80,13 +81,19 @@ public final class SseClient implements AutoCloseable {
         try (InputStream in = socket.getInputStream()) {
             BufferedReader lines = new BufferedReader(new InputStreamReader(new Dechunker(in), StandardCharsets.UTF_8));
             String statusLine = lines.readLine();
-            status = statusLine == null ? -1 : Integer.parseInt(statusLine.substring(9, 12));
+            int code = statusLine == null ? -1 : Integer.parseInt(statusLine.substring(9, 12));
             int contentLength = -1;
             for (String header; (header = lines.readLine()) != null && !header.isEmpty(); ) {
+                int colon = header.indexOf(':');
+                if (colon > 0) {
+                    headers.put(header.substring(0, colon).strip().toLowerCase(java.util.Locale.ROOT),
+                            header.substring(colon + 1).strip());
+                }
                 if (header.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
                     contentLength = Integer.parseInt(header.substring(15).strip());
                 }
             }
+            status = code;
             if (status != 200) {
                 // A refusal: its body has a Content-Length (the server may keep the connection open after it).
                 char[] body = new char[Math.max(contentLength, 0)];
@@ -140,6 +147,9 @@ public final class SseClient implements AutoCloseable {
         } catch (IOException e) {
             // closed
         } finally {
+            if (status == 0) {
+                status = -1;
+            }
             ended = true;
         }
     }
@@ -147,6 +157,12 @@ public final class SseClient implements AutoCloseable {
     public int status() {
         Await.until(Duration.ofSeconds(10), "the response status", () -> status != 0);
         return status;
+    }
+
+    /** A response header (the last of that name), waiting for the headers; null if absent. */
+    public String header(String name) {
+        status();
+        return headers.get(name.toLowerCase(java.util.Locale.ROOT));
     }
 
     public String statusBody() {
