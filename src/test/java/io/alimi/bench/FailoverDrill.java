@@ -65,7 +65,7 @@ public final class FailoverDrill {
         this.disruptAt = integer("--disrupt-at", 10);
         this.settle = integer("--settle", 90);
         this.perAddress = integer("--per-address", 20);
-        this.attachRate = integer("--attach-rate", 2_000);
+        this.attachRate = integer("--attach-rate", 1_200);
     }
 
     private int integer(String option, int fallback) {
@@ -81,7 +81,7 @@ public final class FailoverDrill {
             System.out.println("""
                     Usage: scripts/drill [--scenario kill|rolling|redis|storm|all] [--clients 3000] [--storm-clients 10000]
                                          [--runs 1] [--rate 20] [--seconds 30] [--disrupt-at 10] [--redis-down 5]
-                                         [--settle 90] [--per-address 20] [--attach-rate 2000] [--node-heap 512m]
+                                         [--settle 90] [--per-address 20] [--attach-rate 1200] [--node-heap 512m]
                                          [--node-jvm-opts "..."] [--ALIMI_<SETTING> value ...]
                     Three relays, a bridge, Redis (AOF) and Kafka on loopback; SSE clients spread over the relays and
                     over 127.1.x.y source addresses (--per-address clients each); events through Kafka at --rate per
@@ -106,8 +106,8 @@ public final class FailoverDrill {
         Path work = Files.createTempDirectory("alimi-drill-");
         // Whatever happens (failure, Ctrl-C, kill, halt): stop, by PID, every process this drill started.
         DrillProcesses.guard(work);
-        System.out.printf(Locale.ROOT, "# Alimi failover drill, %s, %d cores, Java %s; work folder %s%n", LocalDate.now(),
-                Runtime.getRuntime().availableProcessors(), Runtime.version(), work);
+        System.out.printf(Locale.ROOT, "# Alimi failover drill, %s, commit %s, %d cores, Java %s; work folder %s%n", LocalDate.now(),
+                commit(), Runtime.getRuntime().availableProcessors(), Runtime.version(), work);
         kafka = KafkaBroker.start(work.resolve("kafka"), Ports.free(), Ports.free());
         List<Result> results = new ArrayList<>();
         try {
@@ -131,6 +131,20 @@ public final class FailoverDrill {
         System.out.println("| scenario | run | clients | events | deliveries expected | lost | duplicated | unexpected | gaps | resumes | refused or failed connects | resume p50 / p99 / max | all caught up after | result |");
         System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         results.forEach(r -> System.out.println(r.row()));
+        if (runs > 1) {
+            System.out.println();
+            System.out.println("| scenario | runs passed | resume p50 / p99 / max (medians) | all caught up after (median) |");
+            System.out.println("|---|---|---|---|");
+            for (String name : chosen) {
+                List<Result> of = results.stream().filter(r -> r.scenario().equals(name) && r.totals() != null).toList();
+                System.out.printf(Locale.ROOT, "| %s | %d of %d | %s | %s |%n", name, of.stream().filter(Result::passed).count(), runs,
+                        of.stream().allMatch(r -> r.resume() == null) ? "—" : String.format(Locale.ROOT, "%.2f / %.2f / %.2f s",
+                                median(of.stream().filter(r -> r.resume() != null).mapToDouble(r -> r.resume()[0]).toArray()),
+                                median(of.stream().filter(r -> r.resume() != null).mapToDouble(r -> r.resume()[1]).toArray()),
+                                median(of.stream().filter(r -> r.resume() != null).mapToDouble(r -> r.resume()[2]).toArray())),
+                        String.format(Locale.ROOT, "%.2f s", median(of.stream().mapToDouble(Result::caughtUp).toArray())));
+            }
+        }
         boolean passed = results.stream().allMatch(Result::passed);
         if (passed) {
             deleteQuietly(work);
@@ -301,6 +315,25 @@ public final class FailoverDrill {
             return new Result(name, run, clients, total, totals, pool.resumes(), pool.refusals(),
                     resume.count() == 0 ? null : new double[] {seconds(resume, 0.5), seconds(resume, 0.99), resume.maxMillis() / 1e3},
                     caughtUp, passed, null);
+        }
+    }
+
+    private static double median(double[] values) {
+        if (values.length == 0) {
+            return Double.NaN;
+        }
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted.length % 2 == 1 ? sorted[sorted.length / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+    }
+
+    private static String commit() {
+        try {
+            Process git = new ProcessBuilder("git", "rev-parse", "--short", "HEAD").redirectErrorStream(true).start();
+            String out = new String(git.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            return git.waitFor() == 0 ? out : "unknown";
+        } catch (IOException | InterruptedException e) {
+            return "unknown";
         }
     }
 
