@@ -107,7 +107,7 @@ public record Cursor(List<Position> positions, List<Pending> pending) {
                 }
             }
         }
-        return new Encoder(scopes).encode(epochs, millis, sequences, hashes, masks, pending.size());
+        return new Encoder(scopes).encode(epochs, millis, sequences, hashes, masks, 0, pending.size());
     }
 
     /**
@@ -139,9 +139,15 @@ public record Cursor(List<Position> positions, List<Pending> pending) {
             buffer = new byte[size + 8];
         }
 
-        /** Arrays are indexed like the scopes given at construction; the first {@code pendingCount} pending apply. */
+        /**
+         * Arrays are indexed like the scopes given at construction; the pending from index {@code pendingFrom}, and
+         * {@code pendingCount} of them (at most {@value #MAX_PENDING}), apply.
+         */
         public String encode(long[] epochs, long[] millis, long[] sequences, long[] pendingHashes, long[] pendingMasks,
-                             int pendingCount) {
+                             int pendingFrom, int pendingCount) {
+            if (pendingCount > MAX_PENDING) {
+                throw new IllegalArgumentException("more than " + MAX_PENDING + " pending");
+            }
             int needed = 8 + scopeHeaders.length * 100 + pendingCount * 20;
             if (buffer.length < needed) {
                 buffer = new byte[needed];
@@ -158,7 +164,7 @@ public record Cursor(List<Position> positions, List<Pending> pending) {
                 at = varint(buffer, at, sequences[i]);
             }
             at = varint(buffer, at, pendingCount);
-            for (int p = 0; p < pendingCount; p++) {
+            for (int p = pendingFrom; p < pendingFrom + pendingCount; p++) {
                 long hash = pendingHashes[p];
                 for (int shift = 56; shift >= 0; shift -= 8) {
                     buffer[at++] = (byte) (hash >>> shift);

@@ -11,9 +11,11 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -25,8 +27,11 @@ import java.util.concurrent.CompletableFuture;
  * <ul>
  *   <li>positions only move forward, per scope;</li>
  *   <li>an event sent to several followed scopes is handed out once, on its first copy; its other copies only move
- *       their scope's position. Which copies are still to come travels in the cursor, so this holds across
- *       reconnects too;</li>
+ *       their scope's position. The session remembers which copies are still to come ({@value #MAX_PENDING_HELD}
+ *       at most; past that it is ended like a slow consumer, and the client resumes). The newest of them travel in
+ *       the cursor; on resume, a replayed copy of an event whose copy in another followed scope is at or before
+ *       the cursor's position there is recognised through that scope's dedup record, so this holds across
+ *       reconnects too, however many copies the cursor could not name;</li>
  *   <li>a cursor behind retention or from an older epoch of a stream yields an explicit {@link Item.Gap}.</li>
  * </ul>
  * Threading: {@link #join}, {@link #next} and {@link #cursor} belong to the connection's writer thread;
@@ -57,6 +62,13 @@ public final class Session implements AutoCloseable {
     }
 
     private static final int MAX_BATCH = 256;
+    /**
+     * Copies still to come a session remembers. They pile up when one followed scope is read ahead of another: the
+     * tailer reads each stream in blocks, so after a backlog (a Redis outage, a lagging bridge, a burst to a mall
+     * and a partner) every first copy in one scope arrives before any second copy in the other. The cursor names
+     * only {@link Cursor#MAX_PENDING} of them; resuming finds the others through the dedup records.
+     */
+    static final int MAX_PENDING_HELD = 1_024;
 
     private final Relay relay;
     private final Scope[] scopes;
@@ -140,7 +152,7 @@ public final class Session implements AutoCloseable {
         for (Item.Gap gap : gaps) {
             items.add(new Item.Gap(gap.scope(), gap.reason(), gap.after(), gap.through(), cursor()));
         }
-        items.addAll(catchUp());
+        items.addAll(catchUp(resume.isPresent()));
         relay.countGaps(gaps.size());
         return items;
     }
@@ -186,10 +198,12 @@ public final class Session implements AutoCloseable {
     }
 
     /** Reads every scope after its position (bounded per scope) and hands the entries out in id order. */
-    private List<Item> catchUp() {
+    private List<Item> catchUp(boolean resumed) {
         int limit = relay.settings().maxCatchUp();
+        StreamId[] passed = new StreamId[scopes.length];
         List<CompletableFuture<List<Entry>>> reads = new ArrayList<>(scopes.length);
         for (int i = 0; i < scopes.length; i++) {
+            passed[i] = position(i);
             reads.add(relay.timeline().readAfter(scopes[i], position(i), limit + 1));
         }
         List<Item> items = new ArrayList<>();
@@ -204,9 +218,79 @@ public final class Session implements AutoCloseable {
                 all.add(LiveEvent.of(scope, entry));
             }
         }
+        Set<LiveEvent> skip = resumed ? passedCopies(all, passed) : Set.of();
         all.sort(Comparator.comparing(LiveEvent::id).thenComparing(LiveEvent::scope));
-        handOut(all, items);
+        handOut(all, items, skip);
         return items;
+    }
+
+    /**
+     * The replayed copies of events the client already has. Only a first copy is handed out, so an event whose
+     * copy in another followed scope is at or before the client's position there was handed out when that copy
+     * was passed: its replayed copies only move the cursor, and so will its copies still to come live. The cursor
+     * names the newest such events itself (adopted as pending); the others are found here, through the dedup
+     * record of each followed scope that has no copy in the replay (while it lasts: {@code dedup-ttl}).
+     */
+    private Set<LiveEvent> passedCopies(List<LiveEvent> replay, StreamId[] passed) {
+        Map<Long, List<LiveEvent>> byEvent = new HashMap<>();
+        for (LiveEvent event : replay) {
+            if (followedMask(event) != (1L << index(event.scope())) && findPending(event.eventHash()) < 0) {
+                byEvent.computeIfAbsent(event.eventHash(), hash -> new ArrayList<>(2)).add(event);
+            }
+        }
+        if (byEvent.isEmpty()) {
+            return Set.of();
+        }
+        record Lookup(List<LiveEvent> copies, int scope, CompletableFuture<Optional<StreamId>> entry) {
+        }
+        List<Lookup> lookups = new ArrayList<>();
+        for (List<LiveEvent> copies : byEvent.values()) {
+            long elsewhere = followedMask(copies.get(0)) & ~replayedMask(copies);
+            for (int j = 0; j < scopes.length; j++) {
+                if ((elsewhere & (1L << j)) != 0 && passed[j].compareTo(StreamId.ZERO) > 0) {
+                    lookups.add(new Lookup(copies, j, relay.timeline().entryOf(scopes[j], copies.get(0).eventId())));
+                }
+            }
+        }
+        // Per event: the followed scopes (without a replayed copy) whose copy the client has passed.
+        Map<List<LiveEvent>, Long> passedElsewhere = new IdentityHashMap<>();
+        for (Lookup lookup : lookups) {
+            Optional<StreamId> entry = await(lookup.entry());
+            if (entry.isPresent() && entry.get().compareTo(passed[lookup.scope()]) <= 0) {
+                passedElsewhere.merge(lookup.copies(), 1L << lookup.scope(), (a, b) -> a | b);
+            }
+        }
+        Set<LiveEvent> skip = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Map.Entry<List<LiveEvent>, Long> event : passedElsewhere.entrySet()) {
+            List<LiveEvent> copies = event.getKey();
+            skip.addAll(copies);
+            // Copies neither replayed nor passed are still to come live: they must only move the cursor too.
+            long toCome = followedMask(copies.get(0)) & ~replayedMask(copies) & ~event.getValue();
+            if (toCome != 0 && !addPending(copies.get(0).eventHash(), toCome)) {
+                end(End.SLOW_CONSUMER);
+            }
+        }
+        return skip;
+    }
+
+    private long replayedMask(List<LiveEvent> copies) {
+        long mask = 0;
+        for (LiveEvent copy : copies) {
+            mask |= 1L << index(copy.scope());
+        }
+        return mask;
+    }
+
+    /** The followed scopes among an event's targets, as a bit mask of scope indexes. */
+    private long followedMask(LiveEvent event) {
+        long mask = 0;
+        for (Scope target : event.targets()) {
+            int j = index(target);
+            if (j >= 0) {
+                mask |= 1L << j;
+            }
+        }
+        return mask;
     }
 
     /**
@@ -265,7 +349,7 @@ public final class Session implements AutoCloseable {
             mailbox.drainTo(batch, MAX_BATCH);
         }
         List<Item> items = new ArrayList<>(batch.size() + 1);
-        handOut(batch, items);
+        handOut(batch, items, Set.of());
         long now = System.currentTimeMillis();
         for (Item item : items) {
             if (item instanceof Item.Event live) {
@@ -286,7 +370,12 @@ public final class Session implements AutoCloseable {
         mailbox.wake();
     }
 
-    private void handOut(List<LiveEvent> events, List<Item> items) {
+    /**
+     * Turns entries into items: each new event once (on its first copy), gaps where a stream was reset. Entries in
+     * {@code skip} are copies of events the client already has. Stops early, ending the session, when one more copy
+     * to come would be more than it remembers: the client resumes from the cursor of what it was handed.
+     */
+    private void handOut(List<LiveEvent> events, List<Item> items, Set<LiveEvent> skip) {
         boolean advanced = false;
         int delivered = 0;
         for (LiveEvent event : events) {
@@ -308,11 +397,16 @@ public final class Session implements AutoCloseable {
             if (event.id().compareTo(position(i)) <= 0) {
                 continue;
             }
-            set(i, event.id());
             long bit = 1L << i;
+            if (skip.contains(event)) {
+                set(i, event.id());
+                advanced = true;
+                continue;
+            }
             int p = findPending(event.eventHash());
             if (p >= 0 && (pendingMasks[p] & bit) != 0) {
                 // A copy of an event already handed out through another scope.
+                set(i, event.id());
                 pendingMasks[p] &= ~bit;
                 if (pendingMasks[p] == 0) {
                     removePending(p);
@@ -320,16 +414,12 @@ public final class Session implements AutoCloseable {
                 advanced = true;
                 continue;
             }
-            long others = 0;
-            for (Scope target : event.targets()) {
-                int j = index(target);
-                if (j >= 0 && j != i) {
-                    others |= 1L << j;
-                }
+            long others = followedMask(event) & ~bit;
+            if (others != 0 && !addPending(event.eventHash(), others)) {
+                end(End.SLOW_CONSUMER);
+                break;
             }
-            if (others != 0) {
-                addPending(event.eventHash(), others);
-            }
+            set(i, event.id());
             items.add(new Item.Event(event, cursor()));
             delivered++;
             advanced = false;
@@ -340,9 +430,10 @@ public final class Session implements AutoCloseable {
         relay.countDeliveries(delivered);
     }
 
-    /** The cursor as it stands. */
+    /** The cursor as it stands; it names the newest copies still to come, as many as a cursor holds. */
     public String cursor() {
-        return encoder.encode(epochs, millis, sequences, pendingHashes, pendingMasks, pendingCount);
+        int named = Math.min(pendingCount, Cursor.MAX_PENDING);
+        return encoder.encode(epochs, millis, sequences, pendingHashes, pendingMasks, pendingCount - named, named);
     }
 
     private StreamId position(int i) {
@@ -363,30 +454,36 @@ public final class Session implements AutoCloseable {
         return -1;
     }
 
-    private void addPending(long hash, long mask) {
+    /** Remembers copies still to come of an event; false when that would be more than {@link #MAX_PENDING_HELD}. */
+    private boolean addPending(long hash, long mask) {
         int existing = findPending(hash);
         if (existing >= 0) {
             pendingMasks[existing] |= mask;
-            return;
+            return true;
         }
-        if (pendingCount == Cursor.MAX_PENDING) {
-            // The oldest copy never came (trimmed, or its scope reset): forget it rather than grow.
-            removePending(0);
+        if (pendingCount == MAX_PENDING_HELD) {
+            return false;
         }
         if (pendingHashes.length == pendingCount) {
-            int length = Math.min(Cursor.MAX_PENDING, Math.max(4, pendingCount * 2));
+            int length = Math.min(MAX_PENDING_HELD, Math.max(4, pendingCount * 2));
             pendingHashes = java.util.Arrays.copyOf(pendingHashes, length);
             pendingMasks = java.util.Arrays.copyOf(pendingMasks, length);
         }
         pendingHashes[pendingCount] = hash;
         pendingMasks[pendingCount] = mask;
         pendingCount++;
+        return true;
     }
 
     private void removePending(int p) {
         System.arraycopy(pendingHashes, p + 1, pendingHashes, p, pendingCount - p - 1);
         System.arraycopy(pendingMasks, p + 1, pendingMasks, p, pendingCount - p - 1);
         pendingCount--;
+        if (pendingCount == 0 && pendingHashes.length > Cursor.MAX_PENDING) {
+            // A backlog is over: an idle connection keeps no big arrays.
+            pendingHashes = NONE;
+            pendingMasks = NONE;
+        }
     }
 
     /** Why this session must end now, if it must: a signal, or the end of its lifetime. */

@@ -15,11 +15,15 @@ import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.protocol.ProtocolVersion;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import io.lettuce.core.resource.Delay;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.StringJoiner;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -27,7 +31,8 @@ import java.util.logging.Logger;
 /**
  * Opens Lettuce connections to one Redis or to a Redis Cluster, all with the same failure behaviour: while Redis
  * is unreachable, commands fail at once instead of queueing without bound (callers retry with backoff); once it
- * is back, the connection reconnects by itself; no command waits longer than the command timeout.
+ * is back, the connection reconnects by itself within {@link #MAX_RECONNECT_DELAY}; no command waits longer than
+ * the command timeout.
  *
  * <p>In a cluster, commands follow MOVED and ASK redirections, and the slot map is reloaded every
  * {@link #TOPOLOGY_REFRESH} and at once on a redirection or repeated reconnects.
@@ -40,9 +45,16 @@ public final class RedisConnector implements AutoCloseable {
     /** Commands one cluster connection holds while a master's connection opens or reopens. */
     private static final int CLUSTER_QUEUE = 100_000;
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    /**
+     * The longest pause between two reconnect attempts while Redis is away. Lettuce's default grows to 30 s, so
+     * after a restart that took a minute (a large AOF to load) a node stayed away up to 30 s longer than Redis did
+     * (seen with scripts/drill). Jittered, so that nodes do not all come back in the same instant.
+     */
+    static final Duration MAX_RECONNECT_DELAY = Duration.ofSeconds(2);
     /** Keys are text; values are bytes, so stored envelopes go to and from the wire without re-encoding. */
     private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
 
+    private final ClientResources resources;
     private final RedisClient client;
     private final RedisClusterClient clusterClient;
     private final List<RedisURI> uris;
@@ -50,8 +62,11 @@ public final class RedisConnector implements AutoCloseable {
     private RedisConnector(List<RedisURI> uris, boolean cluster) {
         this.uris = uris;
         SocketOptions socket = SocketOptions.builder().connectTimeout(CONNECT_TIMEOUT).keepAlive(true).build();
+        this.resources = DefaultClientResources.builder()
+                .reconnectDelay(Delay.equalJitter(Duration.ofMillis(50), MAX_RECONNECT_DELAY, 100, TimeUnit.MILLISECONDS))
+                .build();
         // Also in a cluster: the tailer's blocking reads each get a connection to one server.
-        this.client = RedisClient.create();
+        this.client = RedisClient.create(resources);
         client.setOptions(ClientOptions.builder()
                 .autoReconnect(true)
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
@@ -61,7 +76,7 @@ public final class RedisConnector implements AutoCloseable {
                 .timeoutOptions(TimeoutOptions.enabled())
                 .build());
         if (cluster) {
-            this.clusterClient = RedisClusterClient.create(uris);
+            this.clusterClient = RedisClusterClient.create(resources, uris);
             clusterClient.setOptions(ClusterClientOptions.builder()
                     .autoReconnect(true)
                     // Connections to each master open lazily, and a command that finds its master's connection
@@ -191,12 +206,19 @@ public final class RedisConnector implements AutoCloseable {
         return seeds.toString();
     }
 
+    /** How long the {@code attempt}-th reconnect attempt in a row waits. */
+    Duration reconnectDelay(long attempt) {
+        return resources.reconnectDelay().createDelay(attempt);
+    }
+
     @Override
     public void close() {
         if (clusterClient != null) {
             clusterClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         }
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        // Resources handed to a client are not shut down with it.
+        resources.shutdown(0, 2, TimeUnit.SECONDS);
     }
 
     /** The url with any password replaced, safe to log or show. */

@@ -192,6 +192,13 @@ public final class RedisTimeline implements Timeline {
                 Optional.ofNullable(text(reply.get(4))).map(StreamId::parse)));
     }
 
+    @Override
+    public CompletableFuture<Optional<StreamId>> entryOf(Scope scope, String eventId) {
+        // timeline_append.lua keeps the entry id of each event it added under the event's dedup key.
+        return redis.get(keys.dedup(scope, eventId)).toCompletableFuture()
+                .thenApply(value -> Optional.ofNullable(text(value)).map(StreamId::parse));
+    }
+
     private static List<Entry> entries(List<StreamMessage<String, byte[]>> messages) {
         List<Entry> entries = new ArrayList<>(messages.size());
         for (StreamMessage<String, byte[]> message : messages) {

@@ -37,4 +37,10 @@ public interface Timeline {
 
     /** The scope's epoch, length and oldest and newest entry ids, read together. */
     CompletableFuture<StreamBounds> bounds(Scope scope);
+
+    /**
+     * The entry event {@code eventId} got in {@code scope}, from the scope's dedup record: empty when the event was
+     * not appended there, or longer ago than the dedup window ({@code alimi.timeline.dedup-ttl}).
+     */
+    CompletableFuture<java.util.Optional<StreamId>> entryOf(Scope scope, String eventId);
 }

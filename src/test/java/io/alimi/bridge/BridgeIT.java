@@ -344,5 +344,10 @@ class BridgeIT {
         public CompletableFuture<StreamBounds> bounds(Scope scope) {
             return delegate.bounds(scope);
         }
+
+        @Override
+        public CompletableFuture<java.util.Optional<StreamId>> entryOf(Scope scope, String eventId) {
+            return delegate.entryOf(scope, eventId);
+        }
     }
 }

@@ -4,13 +4,11 @@ import io.alimi.event.Scope;
 import io.lettuce.core.cluster.SlotHash;
 import org.junit.jupiter.api.Test;
 
-import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class KeysTest {
 
@@ -47,16 +45,5 @@ class KeysTest {
         assertThrows(IllegalArgumentException.class, () -> new Keys("a{b}:"));
         assertThrows(IllegalArgumentException.class, () -> new Keys("alimi:", -1));
         assertThrows(IllegalArgumentException.class, () -> new Keys("alimi:", 16_385));
-    }
-
-    @Test
-    void severalRedisUrlsNeedClusterModeAndNoUrlLeaksItsPassword() {
-        IllegalArgumentException several = assertThrows(IllegalArgumentException.class,
-                () -> RedisConnector.create("redis://:s3cret@a:6379,redis://:s3cret@b:6379", false, Duration.ofSeconds(1)));
-        assertTrue(several.getMessage().contains("alimi.redis.cluster=true"), several.getMessage());
-        assertTrue(!several.getMessage().contains("s3cret"), several.getMessage());
-        IllegalArgumentException database = assertThrows(IllegalArgumentException.class,
-                () -> RedisConnector.create("redis://a:6379/2", true, Duration.ofSeconds(1)));
-        assertTrue(database.getMessage().contains("database 0"), database.getMessage());
     }
 }

@@ -90,6 +90,17 @@ class RedisTimelineIT {
     }
 
     @Test
+    void theEntryOfAnEventInEachScopeCanBeLookedUpByItsId() {
+        RedisTimeline timeline = timeline();
+        Appended appended = append(timeline, Events.envelope("e-9", "mall:1,admin:42")).get(0);
+
+        assertEquals(java.util.Optional.of(appended.placements().get(0).entryId()), timeline.entryOf(MALL_1, "e-9").join());
+        assertEquals(java.util.Optional.of(appended.placements().get(1).entryId()), timeline.entryOf(ADMIN_42, "e-9").join());
+        assertEquals(java.util.Optional.empty(), timeline.entryOf(Scope.mall("2"), "e-9").join());
+        assertEquals(java.util.Optional.empty(), timeline.entryOf(MALL_1, "never-sent").join());
+    }
+
+    @Test
     void aDuplicateForOneScopeDoesNotStopTheEventReachingANewScope() {
         RedisTimeline timeline = timeline();
         append(timeline, Events.envelope("e-1", "mall:1"));

@@ -139,6 +139,57 @@ class SseIT {
         assertEquals(List.of("later"), ids(take(again, 1)));
     }
 
+    /**
+     * A batch to a mall and a partner is appended to one scope, then the other (one Lua call each), so the tailer
+     * reads every copy in the first scope before any in the second — as after any backlog (a Redis outage, a
+     * lagging bridge). More first copies are then waiting for their second than a cursor can name.
+     */
+    @Test
+    void manyEventsForTwoFollowedScopesReadOneScopeAfterTheOtherAreEachDeliveredOnce() {
+        Main.Running node = node();
+        Publisher publisher = new Publisher(node.port());
+        SseClient client = client(node, TestNode.ADMIN_42, "", null);
+        client.next(WAIT);
+        List<String> batch = qnaBatch("live-", 100);
+        publisher.publishAll(batch.stream().map(id -> Events.json(id, "mall:1,partner:7")).toList());
+        publisher.publish("last", "admin:42");
+
+        List<String> got = new ArrayList<>();
+        while (got.isEmpty() || !got.getLast().equals("last")) {
+            got.add(client.nextExcept(WAIT, "ready").json().get("id").asText());
+        }
+        assertEquals(got.size(), new java.util.HashSet<>(got).size(), "no event twice: " + got);
+        assertEquals(new java.util.HashSet<>(batch), new java.util.HashSet<>(got.subList(0, got.size() - 1)));
+    }
+
+    /** The same, with the client gone after the first copies: it resumes without getting any event twice. */
+    @Test
+    void aClientResumingWithMoreCopiesToPassThanItsCursorNamesGetsNoEventTwice() {
+        Main.Running node = node();
+        Publisher publisher = new Publisher(node.port());
+        SseClient first = client(node, TestNode.ADMIN_42, "scopes=mall:1,partner:7", null);
+        first.next(WAIT);
+        List<String> batch = qnaBatch("resume-", 100);
+        publisher.publishAll(batch.stream().map(id -> Events.json(id, "mall:1,partner:7")).toList());
+        List<SseClient.Event> firstCopies = take(first, batch.size());
+        assertEquals(new java.util.HashSet<>(batch), new java.util.HashSet<>(ids(firstCopies)));
+        first.close();
+
+        // The cursor after the last event: 100 copies in the other scope still to pass.
+        SseClient second = client(node, TestNode.ADMIN_42, "scopes=mall:1,partner:7", firstCopies.getLast().id());
+        assertTrue(second.next(WAIT).json().get("resumed").asBoolean());
+        publisher.publish("after", "mall:1");
+        assertEquals(List.of("after"), ids(take(second, 1)));
+    }
+
+    private static List<String> qnaBatch(String prefix, int n) {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            ids.add(prefix + i);
+        }
+        return ids;
+    }
+
     @Test
     void scopesMayBeNarrowedButNeverWidened() {
         Main.Running node = node();
