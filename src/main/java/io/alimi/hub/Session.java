@@ -62,6 +62,7 @@ public final class Session implements AutoCloseable {
     }
 
     private static final int MAX_BATCH = 256;
+    private static final Comparator<LiveEvent> BY_ID = Comparator.comparing(LiveEvent::id).thenComparing(LiveEvent::scope);
     /**
      * Copies still to come a session remembers. They pile up when one followed scope is read ahead of another: the
      * tailer reads each stream in blocks, so after a backlog (a Redis outage, a lagging bridge, a burst to a mall
@@ -219,7 +220,7 @@ public final class Session implements AutoCloseable {
             }
         }
         Set<LiveEvent> skip = resumed ? passedCopies(all, passed) : Set.of();
-        all.sort(Comparator.comparing(LiveEvent::id).thenComparing(LiveEvent::scope));
+        all.sort(BY_ID);
         handOut(all, items, skip);
         return items;
     }
@@ -347,6 +348,10 @@ public final class Session implements AutoCloseable {
                 wakeAtNanos = 0;
             }
             mailbox.drainTo(batch, MAX_BATCH);
+        }
+        if (batch.size() > 1) {
+            // One XREAD answers stream by stream: across scopes, hand out in entry id order, as the events came.
+            batch.sort(BY_ID);
         }
         List<Item> items = new ArrayList<>(batch.size() + 1);
         handOut(batch, items, Set.of());
