@@ -174,6 +174,43 @@ class RedisClusterIT {
         assertEquals(Set.of("m-back"), ids(client, 1));
     }
 
+    @Test
+    void theLiveStreamCarriesOnWhenAReplicaTakesOverFromTheMasterOfItsSlotAndBack() {
+        String prefix = TestServers.uniquePrefix();
+        Main.Running node = node(prefix, "relay");
+        Publisher publisher = new Publisher(node.port());
+        SseClient client = closer.add(SseClient.connect(node.port(), TestNode.ADMIN_42, "scopes=mall:1", null));
+        assertEquals("ready", client.next(WAIT).type());
+        publisher.publish("f-before", "mall:1");
+        assertEquals(Set.of("f-before"), ids(client, 1));
+
+        int slot = SlotHash.getSlot(new Keys(prefix, Keys.DEFAULT_CLUSTER_SHARDS).stream(Scope.parse("mall:1")));
+        int master = cluster.ownerOf(slot);
+        int replica = cluster.addReplica(master);
+        List<String> sent = new ArrayList<>();
+        for (int round = 0; round < 2; round++) {
+            int promoted = round == 0 ? replica : master;
+            for (int i = 0; i < 20; i++) {
+                sent.add("f-" + round + "-" + i);
+            }
+            List<String> batch = sent.subList(sent.size() - 20, sent.size());
+            // Published while the master hands over: refused for a moment (the old master stops taking writes,
+            // then redirects), retried with the same ids.
+            Thread publishing = Thread.ofVirtual().start(() -> batch.forEach(id -> publishRetrying(publisher, id)));
+            cluster.failover(promoted, slot);
+            try {
+                publishing.join(WAIT.toMillis());
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+            assertEquals(promoted, cluster.ownerOf(slot));
+            assertEquals(Set.copyOf(batch), ids(client, batch.size()));
+        }
+        publisher.publish("f-after", "mall:1");
+        assertEquals(Set.of("f-after"), ids(client, 1));
+        assertTrue(client.drain().isEmpty(), "nothing twice");
+    }
+
     private static void publishRetrying(Publisher publisher, String id) {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (true) {
