@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -60,7 +61,7 @@ class SseIT {
     }
 
     @Test
-    void anAdminReceivesTheEventsOfItsScopesAndNoOthersInOrder() {
+    void anAdminReceivesTheEventsOfItsScopesAndNoOthers() {
         Main.Running node = node();
         Publisher publisher = new Publisher(node.port());
         SseClient client = client(node, TestNode.ADMIN_42, "", null);
@@ -77,9 +78,12 @@ class SseIT {
         publisher.publish("for-partner-7", "partner:7");
 
         List<SseClient.Event> events = take(client, 4);
-        assertEquals(List.of("for-mall-1", "for-admin-42", "for-all", "for-partner-7"), ids(events));
-        assertEquals("order.created", events.get(0).type());
-        assertEquals(Events.envelope("for-mall-1", "mall:1").jsonText(), events.get(0).data());
+        // Across scopes, events come in entry id order, which is the publish order to the millisecond: two publishes
+        // to different scopes in the same millisecond may come either way.
+        assertEquals(Set.of("for-mall-1", "for-admin-42", "for-all", "for-partner-7"), Set.copyOf(ids(events)));
+        SseClient.Event forMall = events.stream().filter(e -> e.json().get("id").asText().equals("for-mall-1")).findFirst().orElseThrow();
+        assertEquals("order.created", forMall.type());
+        assertEquals(Events.envelope("for-mall-1", "mall:1").jsonText(), forMall.data());
         assertTrue(client.drain().isEmpty(), "nothing for mall:2 or admin:77");
     }
 
@@ -102,7 +106,7 @@ class SseIT {
         SseClient second = client(node, TestNode.ADMIN_42, "", cursor);
         SseClient.Event ready = second.next(WAIT);
         assertTrue(ready.json().get("resumed").asBoolean());
-        assertEquals(List.of("r-3", "r-4", "r-5"), ids(take(second, 3)));
+        assertEquals(Set.of("r-3", "r-4", "r-5"), Set.copyOf(ids(take(second, 3))), "three scopes: any order within a millisecond");
         publisher.publish("r-6", "mall:1");
         assertEquals(List.of("r-6"), ids(take(second, 1)));
     }
