@@ -54,8 +54,8 @@ final class Tailer {
     private final RedisLink control;
     private final RelaySettings settings;
     private final Map<Scope, StreamId> positions = new ConcurrentHashMap<>();
-    /** Stream key of each followed scope, built once. */
-    private final Map<Scope, String> streamKeys = new ConcurrentHashMap<>();
+    /** Stream key of each followed scope and the reader it belongs to, worked out once. */
+    private final Map<Scope, Stream> streams = new ConcurrentHashMap<>();
     /** The readers, by {@link RedisLink#readerGroup} (a slot in a cluster), each started when first needed. */
     private final Map<Integer, Lane> lanes = new ConcurrentHashMap<>();
     private volatile boolean running = true;
@@ -90,15 +90,15 @@ final class Tailer {
 
     /** Starts reading {@code scope} after {@code from}, or earlier if it is already read from an earlier point. */
     void follow(Scope scope, StreamId from) {
-        String key = streamKeys.computeIfAbsent(scope, keys::stream);
+        Stream stream = stream(scope);
         positions.merge(scope, from, (current, proposed) -> current.compareTo(proposed) <= 0 ? current : proposed);
-        lane(link.readerGroup(key)).changed();
+        lane(stream.group()).changed();
     }
 
     /** Stops reading {@code scope} (from the next XREAD on). */
     void unfollow(Scope scope) {
         positions.remove(scope);
-        streamKeys.remove(scope);
+        streams.remove(scope);
         for (Lane lane : lanes.values()) {
             lane.version.incrementAndGet();
         }
@@ -124,6 +124,17 @@ final class Tailer {
         }
         return Check.up("tailer", "following " + positions.size() + " streams"
                 + (link.isCluster() ? " in " + lanes.size() + " Redis Cluster slots" : ""));
+    }
+
+    /** A followed stream: its key, and its {@link RedisLink#readerGroup} (fixed by the key: a slot never changes). */
+    private record Stream(String key, int group) {
+    }
+
+    private Stream stream(Scope scope) {
+        return streams.computeIfAbsent(scope, followed -> {
+            String key = keys.stream(followed);
+            return new Stream(key, link.readerGroup(key));
+        });
     }
 
     private Lane lane(int group) {
@@ -255,12 +266,12 @@ final class Tailer {
             Map<String, Scope> byKey = new HashMap<>();
             List<XReadArgs.StreamOffset<String>> offsets = new ArrayList<>();
             for (Map.Entry<Scope, StreamId> position : positions.entrySet()) {
-                String key = streamKeys.computeIfAbsent(position.getKey(), keys::stream);
-                if (link.readerGroup(key) != group) {
+                Stream stream = stream(position.getKey());
+                if (stream.group() != group) {
                     continue;
                 }
-                byKey.put(key, position.getKey());
-                offsets.add(XReadArgs.StreamOffset.from(key, position.getValue().toString()));
+                byKey.put(stream.key(), position.getKey());
+                offsets.add(XReadArgs.StreamOffset.from(stream.key(), position.getValue().toString()));
             }
             if (offsets.isEmpty()) {
                 return false;

@@ -140,10 +140,6 @@ public final class RedisConnector implements AutoCloseable {
         return new RedisConnector(List.copyOf(parsed), cluster);
     }
 
-    public boolean isCluster() {
-        return clusterClient != null;
-    }
-
     /**
      * A new connection; retries until {@code patience} runs out, so a node started a moment before Redis still
      * comes up.

@@ -10,7 +10,6 @@ import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.protocol.ConnectionIntent;
 
-import java.time.Duration;
 import java.util.function.Function;
 
 /**
@@ -69,11 +68,6 @@ public final class RedisLink implements AutoCloseable {
 
     public boolean isCluster() {
         return cluster != null;
-    }
-
-    /** How long a command may wait for its reply on this link (a blocking read needs more than the default). */
-    public void setTimeout(Duration timeout) {
-        connection.setTimeout(timeout);
     }
 
     /**

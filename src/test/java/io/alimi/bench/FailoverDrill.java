@@ -14,7 +14,6 @@ import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -73,10 +72,7 @@ public final class FailoverDrill {
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> options = new HashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            options.put(args[i], args[i + 1]);
-        }
+        Map<String, String> options = BenchOptions.parse(args);
         if (Arrays.asList(args).contains("--help")) {
             System.out.println("""
                     Usage: scripts/drill [--scenario kill|rolling|redis|storm|all] [--clients 3000] [--storm-clients 10000]

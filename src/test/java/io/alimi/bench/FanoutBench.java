@@ -55,10 +55,7 @@ public final class FanoutBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> options = new HashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            options.put(args[i], args[i + 1]);
-        }
+        Map<String, String> options = BenchOptions.parse(args);
         if (Arrays.asList(args).contains("--help")) {
             System.out.println("""
                     Usage: scripts/bench-fanout [--only idle|latency|throughput|redis] [--idle 15000] [--latency 2000]

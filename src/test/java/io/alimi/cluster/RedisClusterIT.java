@@ -160,13 +160,7 @@ class RedisClusterIT {
         for (int i = 0; i < 40; i++) {
             after.add("m-after-" + i);
         }
-        Thread publishing = Thread.ofVirtual().start(() -> after.forEach(id -> publishRetrying(publisher, id)));
-        cluster.moveSlot(slot, (from + 1) % cluster.size());
-        try {
-            publishing.join(WAIT.toMillis());
-        } catch (InterruptedException e) {
-            throw new AssertionError(e);
-        }
+        publishDuring(publisher, after, () -> cluster.moveSlot(slot, (from + 1) % cluster.size()));
         assertEquals(Set.copyOf(after), ids(client, after.size()));
         assertTrue(client.drain().isEmpty(), "no duplicate after the move");
         cluster.moveSlot(slot, from);
@@ -196,19 +190,24 @@ class RedisClusterIT {
             List<String> batch = sent.subList(sent.size() - 20, sent.size());
             // Published while the master hands over: refused for a moment (the old master stops taking writes,
             // then redirects), retried with the same ids.
-            Thread publishing = Thread.ofVirtual().start(() -> batch.forEach(id -> publishRetrying(publisher, id)));
-            cluster.failover(promoted, slot);
-            try {
-                publishing.join(WAIT.toMillis());
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
+            publishDuring(publisher, batch, () -> cluster.failover(promoted, slot));
             assertEquals(promoted, cluster.ownerOf(slot));
             assertEquals(Set.copyOf(batch), ids(client, batch.size()));
         }
         publisher.publish("f-after", "mall:1");
         assertEquals(Set.of("f-after"), ids(client, 1));
         assertTrue(client.drain().isEmpty(), "nothing twice");
+    }
+
+    /** Publishes {@code ids} to mall:1, each retried until accepted, while {@code disruption} runs. */
+    private static void publishDuring(Publisher publisher, List<String> ids, Runnable disruption) {
+        Thread publishing = Thread.ofVirtual().start(() -> ids.forEach(id -> publishRetrying(publisher, id)));
+        disruption.run();
+        try {
+            publishing.join(WAIT.toMillis());
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
     }
 
     private static void publishRetrying(Publisher publisher, String id) {
