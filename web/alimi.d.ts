@@ -27,11 +27,28 @@ export interface Ready {
   resumed: boolean;
 }
 
+/**
+ * Entries of a scope this client will not receive: trimmed by retention, lost with a stream that was reset, too
+ * many to replay (behind: still on the timeline), or, with scope null and reason 'cursor', everything since the
+ * stored cursor, which the server refused (the client started afresh; detail says why).
+ */
 export interface Gap {
-  scope: string;
-  reason: 'trimmed' | 'reset' | 'behind';
+  scope: string | null;
+  reason: 'trimmed' | 'reset' | 'behind' | 'cursor';
   after: string | null;
   through: string | null;
+  detail?: string;
+}
+
+/** Scopes the stored cursor followed that the admin is no longer entitled to: dropped, the rest resumed. */
+export interface Revoked {
+  scopes: string[];
+}
+
+/** The server refused the connection for a reason the page can act on (a scope in options.scopes not allowed). */
+export interface Refused {
+  status: number;
+  detail?: string;
 }
 
 export interface Reconnect {
@@ -77,10 +94,13 @@ export interface AlimiOptions {
 }
 
 export interface Handlers {
+  /** Every CloudEvent, whatever its type, on every transport. */
   '*': AlimiEvent;
   unread: Unread;
   ready: Ready;
   gap: Gap;
+  revoked: Revoked;
+  refused: Refused;
   reconnect: Reconnect;
   state: ConnectionState;
 }
@@ -95,7 +115,10 @@ export declare class Alimi {
   readonly cursor: string | null;
 
   on<K extends keyof Handlers>(type: K, fn: (value: Handlers[K]) => void): () => void;
-  /** An event type, e.g. 'excel.export.completed'. */
+  /**
+   * An event type, e.g. 'excel.export.completed'; or 'event:' + a type, for events of exactly that type even when
+   * it is one of the names above (a producer may name a type 'ready' or 'state').
+   */
   on<D = unknown>(type: string, fn: (event: AlimiEvent<D>) => void): () => void;
 
   timeline<D = unknown>(options?: { before?: string; limit?: number; type?: string; scopes?: string }): Promise<TimelinePage<D>>;
@@ -105,4 +128,3 @@ export declare class Alimi {
   close(): void;
 }
 
-export declare const KNOWN_TYPES: string[];

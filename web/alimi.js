@@ -12,9 +12,19 @@
 // before it ever opens (a proxy that buffers streams), WebSocket, then long-poll. Reconnects back off with jitter;
 // when a busy node says how long to wait (503 or 429 with Retry-After on the ticket or a poll, WebSocket close 1013
 // with "retry after N s"), the client waits at least that, plus jitter, and stays on its transport.
-// No build step, no dependency. Typings: /alimi.d.ts.
+//
+// One cursor per channel, whatever `scopes` a page asks for: Alimi resumes each scope from where the cursor says
+// (a scope the cursor never followed from the time it was made), drops scopes the admin lost (a 'revoked'
+// message), and says with a 'gap' what it cannot replay. A cursor the server refuses is never retried: the client
+// starts afresh and tells the page with a 'gap' of reason 'cursor'.
+//
+// Every CloudEvent reaches on('*') and on(<its type>) on every transport, whatever its type: on SSE the stream is
+// asked to send CloudEvents as plain messages (dispatch=message), so no type can be taken for EventSource's own
+// 'error' or for one of Alimi's messages. A type that is also the name of one of this client's messages ('ready',
+// 'gap', 'unread', …) reaches on('*') and on('event:' + type). No build step, no dependency. Typings: /alimi.d.ts.
 
-const CONTROL = new Set(['ready', 'gap', 'reconnect', 'unread']);
+/** Names of this client's own messages: a CloudEvent of such a type is given to on('event:<type>') instead. */
+const CONTROL = new Set(['ready', 'gap', 'reconnect', 'unread', 'state', 'revoked', 'refused', '*']);
 const TRANSPORTS = ['sse', 'ws', 'poll'];
 
 export class Alimi {
@@ -50,11 +60,14 @@ export class Alimi {
     }
   }
 
-  /** Calls fn for messages of a type: an event type ('order.created'), '*' (every event), 'unread', 'ready', 'gap', 'reconnect', 'state'. Returns a function that removes it. */
+  /**
+   * Calls fn for messages of a type: an event type ('order.created'), '*' (every event), 'event:<type>' (events of
+   * exactly that type, whatever it is), 'unread', 'ready', 'gap', 'revoked', 'refused', 'reconnect', 'state'.
+   * Returns a function that removes it.
+   */
   on(type, fn) {
     if (!this.handlers.has(type)) this.handlers.set(type, new Set());
     this.handlers.get(type).add(fn);
-    this.listenFor?.(type);
     return () => this.handlers.get(type).delete(fn);
   }
 
@@ -150,11 +163,16 @@ export class Alimi {
       if (this.leader) storage('cursor', this.options.channel, message.cursor);
     }
     switch (message.kind) {
-      case 'event':
+      case 'event': {
         if (this.unread && message.live) this.unread = bump(this.unread);
-        this.#emit(message.event.type, message.event);
+        const type = String(message.event.type);
+        if (!CONTROL.has(type)) this.#emit(type, message.event);
+        this.#emit('event:' + type, message.event);
         this.#emit('*', message.event);
         if (this.unread && message.live) this.#emit('unread', this.unread);
+        break;
+      }
+      case 'advance':
         break;
       case 'unread':
         this.unread = message.unread;
@@ -187,9 +205,42 @@ export class Alimi {
     if (this.closed) return;
     this.#stop();
     this.#setState('connecting');
-    const opened = { value: false };
+    const opened = { value: false, cursor: this.cursor };
     const run = { sse: () => this.#sse(opened), ws: () => this.#ws(opened), poll: () => this.#poll(opened) }[this.transport];
     run().catch(error => this.#failed(opened, error));
+  }
+
+  /**
+   * The server refused the cursor (it cannot be read): never send it again. Start afresh and tell the page, with
+   * a 'gap' of reason 'cursor', that what happened since it was made is not replayed.
+   */
+  #cursorRefused(problem) {
+    this.cursor = null;
+    if (this.leader) storage('cursor', this.options.channel, '');
+    this.#deliver({ kind: 'gap', body: { scope: null, reason: 'cursor', after: null, through: null,
+      detail: problem?.detail || 'the cursor was refused' } });
+    this.#restart(0);
+  }
+
+  /**
+   * EventSource never says why it failed. When an SSE stream failed before it opened while resuming from a
+   * cursor, ask once with a long-poll from the same cursor, which does say: a refused cursor starts afresh; a
+   * refused scope is told to the page; otherwise the poll's events are delivered and the cursor it returns used.
+   * Returns false when it restarted the connection itself.
+   */
+  async #probe(opened) {
+    const query = new URLSearchParams({ wait: '0', cursor: opened.cursor });
+    if (this.options.scopes) query.set('scopes', this.options.scopes);
+    try {
+      this.#pollReply(await this.#fetch('/v1/poll?' + query));
+    } catch (error) {
+      if (refusesCursor(error)) {
+        this.#cursorRefused(error.problem);
+        return false;
+      }
+      if (error.status === 403) this.#deliver({ kind: 'refused', body: error.problem || { status: 403 } });
+    }
+    return true;
   }
 
   #restart(delayMs) {
@@ -212,8 +263,18 @@ export class Alimi {
    * broken transport: wait at least that long (or the backoff, if refused many times in a row), plus jitter, so a
    * wave of clients told the same second does not come back in the same millisecond.
    */
-  #failed(opened, error) {
+  async #failed(opened, error) {
     if (this.closed) return;
+    if (!opened.value && opened.cursor && refusesCursor(error)) {
+      return this.#cursorRefused(error.problem || { detail: error.reason });
+    }
+    if (!opened.value && opened.cursor && this.transport === 'sse' && !error && !opened.probed) {
+      opened.probed = true;
+      if (!(await this.#probe(opened))) return;
+    }
+    if (error?.status === 403 || error?.status === 4403) {
+      this.#deliver({ kind: 'refused', body: error.problem || { status: error.status, detail: error.reason } });
+    }
     if (error?.retryAfter > 0) {
       this.refusals = Math.min(this.refusals + 1, 6);
       this.#setState('reconnecting');
@@ -253,12 +314,15 @@ export class Alimi {
 
   async #sse(opened) {
     const query = this.#query(await this.#ticket(), true);
+    query.set('dispatch', 'message');
     if (this.cursor) query.set('lastEventId', this.cursor);
     const source = new EventSource(this.options.base + '/v1/stream?' + query);
     this.source = source;
     const seen = (e, kind, body) => this.#deliver({ kind, body, cursor: e.lastEventId || undefined });
     source.addEventListener('ready', e => { this.#opened(opened); seen(e, 'ready', JSON.parse(e.data)); });
+    source.addEventListener('alimi.revoked', e => seen(e, 'revoked', JSON.parse(e.data)));
     source.addEventListener('gap', e => seen(e, 'gap', JSON.parse(e.data)));
+    source.addEventListener('alimi.cursor', e => this.#deliver({ kind: 'advance', cursor: e.lastEventId || undefined }));
     source.addEventListener('unread', e => this.#deliver({ kind: 'unread', unread: JSON.parse(e.data), cursor: e.lastEventId || undefined }));
     source.addEventListener('reconnect', e => {
       const body = JSON.parse(e.data);
@@ -268,25 +332,14 @@ export class Alimi {
       this.#setState('reconnecting');
       this.#restart(body.reason === 'reauth' ? 0 : 100 + Math.random() * 2000);
     });
-    source.onmessage = () => { };
-    // Every other event name is a CloudEvents type; EventSource has no catch-all, so the stream's events are read
-    // from a generic listener registered per type on first sight.
-    this.#listenForTypes(source);
+    // Every CloudEvent comes as a plain message (dispatch=message): one handler for every type.
+    source.onmessage = e => this.#deliver({ kind: 'event', event: JSON.parse(e.data), cursor: e.lastEventId, live: true });
     source.onerror = () => {
       if (this.source !== source) return;
       source.close();
       // A ticket is spent once used: never let EventSource retry by itself.
       this.#failed(opened);
     };
-  }
-
-  /** EventSource dispatches by event name; listen to every known type and to types as they become known. */
-  #listenForTypes(source) {
-    const listen = type => source.addEventListener(type, e => this.#deliver({
-      kind: 'event', event: JSON.parse(e.data), cursor: e.lastEventId, live: true }));
-    const known = new Set([...this.handlers.keys(), ...KNOWN_TYPES].filter(t => !CONTROL.has(t) && t !== '*' && t !== 'state'));
-    known.forEach(listen);
-    this.listenFor = type => { if (!known.has(type) && !CONTROL.has(type)) { known.add(type); listen(type); } };
   }
 
   async #ws(opened) {
@@ -298,6 +351,7 @@ export class Alimi {
     socket.onmessage = m => {
       const frame = JSON.parse(m.data);
       if (frame.op === 'ready') { this.#opened(opened); this.#deliver({ kind: 'ready', body: frame, cursor: frame.cursor }); }
+      else if (frame.op === 'revoked') this.#deliver({ kind: 'revoked', body: { scopes: frame.scopes }, cursor: frame.cursor });
       else if (frame.op === 'unread') this.#deliver({ kind: 'unread', unread: frame, cursor: undefined });
       else if (frame.op === 'reconnect') this.#deliver({ kind: 'reconnect', body: frame, cursor: frame.cursor });
       else if (frame.event) this.#deliver({ kind: 'event', event: frame.event, cursor: frame.cursor, live: true });
@@ -314,7 +368,7 @@ export class Alimi {
       } else {
         // 1013 refusals (a busy node, a limit) start their reason with the delay: "retry after 7 s: …".
         const hint = close.code === 1013 && /^retry after (\d+) s\b/.exec(close.reason || '');
-        this.#failed(opened, { status: close.code, retryAfter: hint ? Number(hint[1]) : undefined });
+        this.#failed(opened, { status: close.code, reason: close.reason, retryAfter: hint ? Number(hint[1]) : undefined });
       }
     };
   }
@@ -335,11 +389,17 @@ export class Alimi {
         first = false;
         this.#deliver({ kind: 'unread', unread: await this.#fetch('/v1/timeline/unread-count') });
       }
-      for (const gap of reply.gaps) this.#deliver({ kind: 'gap', body: gap });
-      for (const event of reply.events) this.#deliver({ kind: 'event', event, live: true });
-      this.#deliver({ kind: 'advance', cursor: reply.cursor });
+      this.#pollReply(reply);
       if (reply.reconnect) return this.#restart(100 + Math.random() * 2000);
     }
+  }
+
+  /** What a long-poll answered, in order: scopes dropped, gaps, events, then the cursor after them all. */
+  #pollReply(reply) {
+    if (reply.revoked) this.#deliver({ kind: 'revoked', body: { scopes: reply.revoked } });
+    for (const gap of reply.gaps) this.#deliver({ kind: 'gap', body: gap });
+    for (const event of reply.events) this.#deliver({ kind: 'event', event, live: true });
+    this.#deliver({ kind: 'advance', cursor: reply.cursor });
   }
 
   // HTTP
@@ -372,9 +432,11 @@ export class Alimi {
   }
 }
 
-/** Event types of the back office, listened to on EventSource from the start (others as handlers name them). */
-export const KNOWN_TYPES = ['order.created', 'claim.requested', 'inquiry.created', 'product.approval.completed',
-  'product.qna.created', 'fds.alert.raised', 'notice.published', 'excel.export.completed', 'push.sent'];
+/** Whether a refusal is of the cursor itself (400 or WebSocket 4400, the reason starting "cursor"). */
+function refusesCursor(error) {
+  return (error?.status === 400 || error?.status === 4400)
+    && /^cursor\b/.test(error?.problem?.detail || error?.reason || '');
+}
 
 function bump(unread) {
   const count = Math.min(unread.count + 1, 99);
@@ -385,8 +447,9 @@ function bump(unread) {
 function storage(key, channel, value) {
   try {
     const name = 'alimi.' + channel + '.' + key;
-    if (value === undefined) return localStorage.getItem(name);
-    localStorage.setItem(name, value);
+    if (value === undefined) return localStorage.getItem(name) || null;
+    if (value === '') localStorage.removeItem(name);
+    else localStorage.setItem(name, value);
   } catch (e) {
     return null;
   }

@@ -1,19 +1,26 @@
 -- Appends events to one scope's timeline, atomically, skipping those already there, then applies retention.
 --
--- KEYS[1]      the scope's stream                      alimi:tl:{mall:1}
--- KEYS[2]      the scope's meta hash                   alimi:tl:{mall:1}:meta
--- KEYS[2 + i]  the dedup key of event i                alimi:tl:{mall:1}:ev:<event id>
--- ARGV[1]      entries to keep (max length)
--- ARGV[2]      maximum age in milliseconds, measured back from the newest entry
--- ARGV[3]      dedup key time-to-live in milliseconds
--- ARGV[4]      epoch to record if the stream does not exist yet
--- ARGV[5 + 4 * (i - 1) ...]   event i: id, type, targets, envelope JSON
+-- KEYS[1]          the scope's stream                              alimi:tl:{mall:1}
+-- KEYS[2]          the scope's meta hash                           alimi:tl:{mall:1}:meta
+-- KEYS[1 + 2 * i]  the dedup key of event i (its source and id)    alimi:tl:{mall:1}:sid:<digest>
+-- KEYS[2 + 2 * i]  event i's dedup key as written before sources   alimi:tl:{mall:1}:ev:<event id>
+--                  counted: read only while such keys may still exist (see 'legacy' below)
+-- ARGV[1]          entries to keep (max length)
+-- ARGV[2]          maximum age in milliseconds, measured back from the newest entry
+-- ARGV[3]          dedup key time-to-live in milliseconds
+-- ARGV[4 + 5 * (i - 1) ...]   event i: id, source, type, targets, envelope JSON
 --
--- Each entry holds: id, type, to (targets), ep (the stream's epoch, so a reader knows which stream an entry id
--- belongs to without another read), event (the envelope JSON).
+-- Each entry holds: id, src (source), type, to (targets), ep (the stream's epoch, so a reader knows which stream
+-- an entry id belongs to without another read), prev (the entry before it in this stream, 0-0 for the first: a
+-- reader that finds prev beyond its position knows the entries in between were trimmed), event (the envelope).
+--
+-- The epoch is the stream's creation time in milliseconds (Redis clock): the first entry of a new stream gets the
+-- explicit id <epoch>-0, so every entry of a stream is at or after its epoch and a position before the epoch
+-- cannot be in this stream. Streams created before epochs were times keep their random epoch (below 2^32).
 --
 -- Returns { epoch, entry id 1, duplicate 1, entry id 2, duplicate 2, ... } where duplicate is 1 when the
--- event was already in this stream (its original entry id is returned) and 0 when it was added now.
+-- event (same source and id) was already in this stream (its original entry id is returned) and 0 when it was
+-- added now.
 --
 -- Retention is exact, applied in small batches: once the stream holds max length plus 1 % (at least 1, at most
 -- 100) entries, the oldest are removed down to max length; entries older than the age bound are removed too,
@@ -26,9 +33,9 @@ local meta = KEYS[2]
 local max_len = tonumber(ARGV[1])
 local max_age_ms = tonumber(ARGV[2])
 local dedup_ttl_ms = ARGV[3]
-local new_epoch = ARGV[4]
-local first_event_arg = 5
+local first_event_arg = 4
 local max_trim_read = 1000
+local legacy_epoch_bound = 4294967296
 
 local function parse_id(id)
     local ms, seq = string.match(id, '^(%d+)-(%d+)$')
@@ -41,47 +48,109 @@ local function later(a, b)
     return a_ms > b_ms or (a_ms == b_ms and a_seq > b_seq)
 end
 
+-- The source of a stored entry: its src field, or for entries stored before it, the envelope's.
+local function source_of(fields)
+    local envelope = nil
+    for f = 1, #fields, 2 do
+        if fields[f] == 'src' then
+            return fields[f + 1]
+        elseif fields[f] == 'event' then
+            envelope = fields[f + 1]
+        end
+    end
+    if envelope then
+        local ok, decoded = pcall(cjson.decode, envelope)
+        if ok and type(decoded) == 'table' and type(decoded['source']) == 'string' then
+            return decoded['source']
+        end
+    end
+    return nil
+end
+
+local time = redis.call('TIME')
+local now_ms = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+
 local fresh = redis.call('EXISTS', stream) == 0
 local epoch = false
 local aged = 0
+local last = false
+local sources_since = false
 if not fresh then
-    local fields = redis.call('HMGET', meta, 'epoch', 'aged')
+    local fields = redis.call('HMGET', meta, 'epoch', 'aged', 'last', 'sid')
     epoch = fields[1]
     aged = tonumber(fields[2]) or 0
+    last = fields[3]
+    sources_since = fields[4]
 end
 -- A stream that did not exist (never did, or was lost) starts a new epoch: positions in the old one must not be
 -- taken for positions in this one. A stream whose meta was lost gets one too. Recorded after the first XADD.
 local new_stream_epoch = not epoch
+local first_id = '*'
 if new_stream_epoch then
-    epoch = new_epoch
+    epoch = string.format('%d', now_ms)
+    if fresh then
+        first_id = epoch .. '-0'
+    end
 end
+-- Dedup keys written before events were told apart by source as well as id ('ev' keys, by id alone) are read
+-- while they may still exist: in a stream whose epoch predates this script, for one dedup window after its first
+-- append by it. A match counts only if the stored entry has the same source.
+local legacy = tonumber(epoch) < legacy_epoch_bound
+        and (not sources_since or now_ms - tonumber(sources_since) < tonumber(dedup_ttl_ms))
+if not fresh and not last then
+    -- A stream written before 'last' was kept: its newest entry, once.
+    local newest = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+    if #newest > 0 then
+        last = newest[1][1]
+    end
+end
+local prev = last or '0-0'
 
 local reply = { false }
 local last_added = nil
-for i = 1, #KEYS - 2 do
-    local dedup_key = KEYS[2 + i]
-    local arg = first_event_arg + 4 * (i - 1)
+local events = (#KEYS - 2) / 2
+for i = 1, events do
+    local dedup_key = KEYS[1 + 2 * i]
+    local arg = first_event_arg + 5 * (i - 1)
+    local source = ARGV[arg + 1]
     local original = redis.call('GET', dedup_key)
+    if not original and legacy then
+        local older = redis.call('GET', KEYS[2 + 2 * i])
+        if older then
+            local stored = redis.call('XRANGE', stream, older, older)
+            -- Trimmed since: it cannot be told apart any more, and a second copy is the worse mistake.
+            if #stored == 0 or source_of(stored[1][2]) == source then
+                original = older
+            end
+        end
+    end
     if original then
         reply[#reply + 1] = original
         reply[#reply + 1] = 1
     else
-        local entry_id = redis.call('XADD', stream, '*',
-            'id', ARGV[arg], 'type', ARGV[arg + 1], 'to', ARGV[arg + 2], 'ep', epoch, 'event', ARGV[arg + 3])
+        local entry_id = redis.call('XADD', stream, first_id,
+            'id', ARGV[arg], 'src', source, 'type', ARGV[arg + 2], 'to', ARGV[arg + 3], 'ep', epoch,
+            'prev', prev, 'event', ARGV[arg + 4])
+        first_id = '*'
         redis.call('SET', dedup_key, entry_id, 'PX', dedup_ttl_ms)
         reply[#reply + 1] = entry_id
         reply[#reply + 1] = 0
         last_added = entry_id
+        prev = entry_id
     end
 end
 
 if last_added then
     if fresh then
         -- The old stream's trim mark goes with it.
-        redis.call('HDEL', meta, 'trimmed')
+        redis.call('HDEL', meta, 'trimmed', 'sid')
     end
     if new_stream_epoch then
         redis.call('HSET', meta, 'epoch', epoch)
+    end
+    redis.call('HSET', meta, 'last', last_added)
+    if legacy and not sources_since then
+        redis.call('HSET', meta, 'sid', string.format('%d', now_ms))
     end
 
     local trimmed = nil

@@ -149,7 +149,7 @@ public final class Main {
         boolean demo = settings.bool("alimi.demo.enabled", false);
         Duration ticketTtl = settings.duration("alimi.auth.ticket-ttl", Tickets.DEFAULT_TIME_TO_LIVE,
                 Duration.ofSeconds(1), Duration.ofMinutes(10));
-        RelaySettings relaySettings = relaySettings(settings);
+        RelaySettings relaySettings = relaySettings(settings, redisCluster);
         BridgeSettings bridgeSettings = roles.contains(Role.BRIDGE) ? bridgeSettings(settings) : null;
         String redisUrl = settings.string("alimi.redis.url", DEFAULT_REDIS_URL);
         Duration commandTimeout = settings.duration("alimi.redis.command-timeout", RedisConnector.DEFAULT_COMMAND_TIMEOUT,
@@ -527,7 +527,7 @@ public final class Main {
         return name;
     }
 
-    private static RelaySettings relaySettings(Settings settings) {
+    private static RelaySettings relaySettings(Settings settings, boolean redisCluster) {
         Duration lifetime = settings.duration("alimi.relay.max-lifetime", RelaySettings.DEFAULT_MAX_LIFETIME,
                 Duration.ofSeconds(1), Duration.ofHours(24));
         int tailCount = settings.integer("alimi.relay.tail-count", RelaySettings.DEFAULT_TAIL_COUNT, 1, 100_000);
@@ -542,7 +542,9 @@ public final class Main {
                 settings.duration("alimi.relay.retry-jitter", RelaySettings.DEFAULT_RETRY_JITTER, Duration.ZERO, Duration.ofMinutes(10)),
                 settings.duration("alimi.relay.drain-timeout", RelaySettings.DEFAULT_DRAIN_TIMEOUT, Duration.ZERO, Duration.ofMinutes(10)),
                 settings.duration("alimi.relay.tail-block", RelaySettings.DEFAULT_TAIL_BLOCK, Duration.ofMillis(100), Duration.ofMinutes(1)),
-                tailCount);
+                tailCount,
+                settings.duration("alimi.relay.clock-skew",
+                        redisCluster ? RelaySettings.DEFAULT_CLUSTER_CLOCK_SKEW : Duration.ZERO, Duration.ZERO, Duration.ofMinutes(10)));
     }
 
     private static BridgeSettings bridgeSettings(Settings settings) {

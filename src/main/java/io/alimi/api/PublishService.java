@@ -198,6 +198,7 @@ public final class PublishService implements HttpService {
         for (Appended event : appended) {
             ObjectNode item = list.addObject();
             item.put("id", event.eventId());
+            item.put("source", event.source());
             item.put("duplicate", event.duplicate());
             ArrayNode entries = item.putArray("entries");
             for (Placement placement : event.placements()) {

@@ -39,6 +39,16 @@ final class Hub {
         }
     }
 
+    /** How far the tailer has read {@code scope}'s stream, or null (see {@link Tailer#readThrough}). */
+    StreamId readThrough(Scope scope) {
+        return tailer.readThrough(scope);
+    }
+
+    /** How far the tailer has read the stream of {@code scope} (see {@link Tailer.Progress}). */
+    Tailer.Progress progressOf(Scope scope) {
+        return tailer.progressOf(scope);
+    }
+
     void unsubscribe(Session session) {
         for (Scope scope : session.scopes()) {
             followers.computeIfPresent(scope, (key, current) -> {

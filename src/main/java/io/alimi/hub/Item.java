@@ -24,13 +24,21 @@ public sealed interface Item {
     /**
      * Entries of a scope this client will not receive.
      *
-     * @param reason  {@code trimmed}: removed by retention; {@code reset}: the stream was lost and started again
-     *                (a new epoch), everything after {@code after} in the old one is gone; {@code behind}: too many
-     *                to replay, still readable from the timeline API
+     * @param reason  {@code trimmed}: removed by retention before the client got them (on resume, or while live when
+     *                retention outran the stream); {@code reset}: the stream was lost and started again (a new
+     *                epoch), everything after {@code after} in the old one is gone; {@code behind}: too many to
+     *                replay, still readable from the timeline API
      * @param after   the last position the client had in that scope
      * @param through the last entry not received, when known
      */
     record Gap(Scope scope, String reason, StreamId after, StreamId through, String cursor) implements Item {
+    }
+
+    /**
+     * Scopes the client's cursor followed that the admin is no longer entitled to: they are dropped, the rest
+     * resumed. Comes right after {@link Ready}, when there are any.
+     */
+    record Revoked(List<Scope> scopes, String cursor) implements Item {
     }
 
     /** The cursor moved without an event to show (a copy, through another scope, of an event already delivered). */

@@ -1,6 +1,6 @@
 package io.alimi.hub;
 
-import io.alimi.event.Cursor;
+import io.alimi.event.EventId;
 import io.alimi.event.EventJson;
 import io.alimi.event.Scope;
 import io.alimi.timeline.Entry;
@@ -16,23 +16,25 @@ import java.util.List;
  * @param scope     the stream it was read from
  * @param id        its entry id in that stream
  * @param epoch     the epoch of that stream
- * @param eventId   the producer's event id
- * @param eventHash {@link Cursor#hash(String)} of the event id
- * @param type      the CloudEvents type, printable ASCII without spaces (safe as an SSE {@code event:} value)
+ * @param previous  the entry before it in that stream when it was appended; null if not recorded (older entries)
+ * @param event     the event's identity: source and id
+ * @param eventHash {@link EventId#hash} of it
+ * @param type      the CloudEvents type, printable ASCII without spaces (see {@code SseWriter} for how it is named
+ *                  on the wire)
  * @param targets   every scope the event was sent to
  * @param json      the envelope: one line of UTF-8 JSON without CR, LF, U+2028 or U+2029 (do not modify)
  */
-public record LiveEvent(Scope scope, StreamId id, long epoch, String eventId, long eventHash, String type,
-                        List<Scope> targets, byte[] json) {
+public record LiveEvent(Scope scope, StreamId id, long epoch, StreamId previous, EventId event, long eventHash,
+                        String type, List<Scope> targets, byte[] json) {
 
     /**
      * Builds from a stored entry. Entries are validated when appended; this re-checks what could break a stream's
      * framing anyway, since anything with write access to Redis could have written the entry.
      */
     public static LiveEvent of(Scope scope, Entry entry) {
-        String eventId = entry.eventId() == null ? entry.id().toString() : entry.eventId();
-        return new LiveEvent(scope, entry.id(), entry.epoch(), eventId, Cursor.hash(eventId), safeType(entry.type()),
-                targets(scope, entry.targets()), safeJson(entry.json()));
+        EventId event = entry.event();
+        return new LiveEvent(scope, entry.id(), entry.epoch(), entry.previous(), event, event.hash(),
+                safeType(entry.type()), targets(scope, entry.targets()), safeJson(entry.json()));
     }
 
     private static List<Scope> targets(Scope scope, String text) {

@@ -8,7 +8,8 @@ import java.time.Duration;
  * @param queueCapacity   live events a connection may have waiting; one more and it is disconnected as too slow.
  *                        At least {@code tailCount}, so that one read of the tailer can never overflow a queue the
  *                        writer has just emptied
- * @param maxCatchUp      entries replayed per scope on resume; older ones are reported as a {@code behind} gap
+ * @param maxCatchUp      entries replayed on resume, across all the client's scopes together (the newest are kept);
+ *                        older ones are reported as a {@code behind} gap per scope
  * @param heartbeat       idle time after which a keep-alive is written
  * @param maxLifetime     a stream ends after this (minus up to {@code lifetimeJitter}) so clients rebalance
  * @param lifetimeJitter  fraction of the lifetime taken off at random, so streams opened together do not end together
@@ -17,10 +18,13 @@ import java.time.Duration;
  * @param drainTimeout    on shutdown, how long clients are given to be told and leave
  * @param tailBlock       how long one XREAD of the tailer blocks when nothing arrives
  * @param tailCount       entries read per stream per XREAD
+ * @param clockSkew       how far the clocks of Redis servers may disagree (or one step back): a cursor's watermark
+ *                        stays this far behind what the tailer read. Entry ids are a server's clock; when a Redis
+ *                        Cluster slot moves to a server whose clock is behind, its next entries get smaller ids
  */
 public record RelaySettings(int queueCapacity, int maxCatchUp, Duration heartbeat, Duration maxLifetime,
                             double lifetimeJitter, Duration retry, Duration retryJitter, Duration drainTimeout,
-                            Duration tailBlock, int tailCount) {
+                            Duration tailBlock, int tailCount, Duration clockSkew) {
 
     public static final int DEFAULT_QUEUE_CAPACITY = 1_024;
     public static final int DEFAULT_MAX_CATCH_UP = 1_000;
@@ -32,10 +36,12 @@ public record RelaySettings(int queueCapacity, int maxCatchUp, Duration heartbea
     public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_TAIL_BLOCK = Duration.ofSeconds(2);
     public static final int DEFAULT_TAIL_COUNT = 256;
+    /** In a Redis Cluster, where slots move between servers; a single Redis has one clock: 0. */
+    public static final Duration DEFAULT_CLUSTER_CLOCK_SKEW = Duration.ofSeconds(1);
 
     public static final RelaySettings DEFAULTS = new RelaySettings(DEFAULT_QUEUE_CAPACITY, DEFAULT_MAX_CATCH_UP,
             DEFAULT_HEARTBEAT, DEFAULT_MAX_LIFETIME, DEFAULT_LIFETIME_JITTER, DEFAULT_RETRY, DEFAULT_RETRY_JITTER,
-            DEFAULT_DRAIN_TIMEOUT, DEFAULT_TAIL_BLOCK, DEFAULT_TAIL_COUNT);
+            DEFAULT_DRAIN_TIMEOUT, DEFAULT_TAIL_BLOCK, DEFAULT_TAIL_COUNT, Duration.ZERO);
 
     public RelaySettings {
         if (queueCapacity < tailCount) {

@@ -1,38 +1,52 @@
 package io.alimi.hub;
 
 import io.alimi.event.Cursor;
+import io.alimi.event.InvalidEventException;
 import io.alimi.event.Scope;
 import io.alimi.timeline.Entry;
 import io.alimi.timeline.StreamBounds;
 import io.alimi.timeline.StreamId;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * One client's live subscription to its scopes, whatever the transport.
  *
- * <p>Replay, then live: {@link #join} subscribes to the hub first (live events queue up from then on), then reads
- * what each scope holds after the client's cursor, hands that out, and from then on {@link #next} hands out the
- * queued live events — skipping any at or before what was already handed out. No gap, no duplicate:
+ * <p>The promise: an entry appended to a followed scope after the client's cursor is handed out exactly once, or
+ * the client is told by a {@link Item.Gap} naming the scope that it cannot be. Replay, then live: {@link #join}
+ * subscribes to the hub first (live events queue up from then on), then reads what each scope holds after the
+ * client's cursor, hands that out, and from then on {@link #next} hands out the queued live events — skipping any
+ * at or before what was already handed out. The bookkeeping (positions, the watermark, copies still to come) is
+ * the {@link Ledger}'s; this class decides what goes in and when:
  * <ul>
- *   <li>positions only move forward, per scope;</li>
- *   <li>an event sent to several followed scopes is handed out once, on its first copy; its other copies only move
- *       their scope's position. The session remembers which copies are still to come ({@value #MAX_PENDING_HELD}
- *       at most; past that it is ended like a slow consumer, and the client resumes). The newest of them travel in
- *       the cursor; on resume, a replayed copy of an event whose copy in another followed scope is at or before
- *       the cursor's position there is recognised through that scope's dedup record, so this holds across
- *       reconnects too, however many copies the cursor could not name;</li>
- *   <li>a cursor behind retention or from an older epoch of a stream yields an explicit {@link Item.Gap}.</li>
+ *   <li><b>Where each scope starts.</b> A scope the cursor marks resumes from its mark; any other followed scope
+ *       (one the cursor's stream did not follow: a broader page, a newly granted mall) from the cursor's
+ *       watermark, the time the cursor was made. A scope whose stream was created after that starts at its
+ *       beginning (all of it is new); one recreated after its mark gets a {@code reset} gap. Scopes the cursor's
+ *       stream followed that the admin has lost are dropped and named in a {@link Item.Revoked}.</li>
+ *   <li><b>Each event once.</b> An event sent to several followed scopes is handed out on its first copy; the
+ *       others only move their scope's position. On resume, a replayed copy of an event whose copy in a scope the
+ *       cursor <em>vouches for</em> (one its stream followed) is at or before the cursor's position there was
+ *       handed out then; it is found through that scope's dedup record. Scopes the cursor did not follow vouch for
+ *       nothing.</li>
+ *   <li><b>No silent hole.</b> Every entry names the one before it: an entry whose predecessor is after the
+ *       scope's position and was never seen means retention removed what lies between, and a {@code trimmed} gap
+ *       says so, on resume and live alike.</li>
+ *   <li><b>Cursors stay small.</b> The watermark only rises to a point every followed stream is complete through:
+ *       the tailer's {@link Tailer.Progress}, less {@code clock-skew}, and never past an entry not yet handed out.
+ *       If one more mark would not fit in a cursor, the rest of the batch waits for the watermark to pass.</li>
  * </ul>
  * Threading: {@link #join}, {@link #next} and {@link #cursor} belong to the connection's writer thread;
  * {@link #offer} is called by the tailer; {@link #end} by anyone.
@@ -61,31 +75,23 @@ public final class Session implements AutoCloseable {
         }
     }
 
-    private static final int MAX_BATCH = 256;
     private static final Comparator<LiveEvent> BY_ID = Comparator.comparing(LiveEvent::id).thenComparing(LiveEvent::scope);
-    /**
-     * Copies still to come a session remembers. They pile up when one followed scope is read ahead of another: the
-     * tailer reads each stream in blocks, so after a backlog (a Redis outage, a lagging bridge, a burst to a mall
-     * and a partner) every first copy in one scope arrives before any second copy in the other. The cursor names
-     * only {@link Cursor#MAX_PENDING} of them; resuming finds the others through the dedup records.
-     */
-    static final int MAX_PENDING_HELD = 1_024;
+    private static final long NO_MORE = Long.MAX_VALUE;
 
     private final Relay relay;
-    private final Scope[] scopes;
     private final List<Scope> scopeList;
-    private final long[] epochs;
-    private final long[] millis;
-    private final long[] sequences;
-    /** Allocated on first use: most sessions never see an event sent to two of their scopes. */
-    private long[] pendingHashes = NONE;
-    private long[] pendingMasks = NONE;
-    private int pendingCount;
-    private static final long[] NONE = new long[0];
-    private final Cursor.Encoder encoder;
+    private final Ledger ledger;
     private final Mailbox mailbox;
     private final long endsAtNanos;
     private final End endOfLife;
+    private final long skewMillis;
+    /** The tailer readers of this session's streams, and their version when it subscribed. */
+    private Tailer.Progress[] lanes = new Tailer.Progress[0];
+    private long[] laneVersions = new long[0];
+    /** How far every followed stream is complete for this session: it has received everything up to here. */
+    private long complete;
+    /** Events received but not yet handed out, in order: they wait for the watermark (see {@link Ledger#fits}). */
+    private final List<LiveEvent> held = new ArrayList<>();
     private volatile End signal;
     /** The admin whose unread count this session follows, if it does (see {@link Relay#followUnread}). */
     volatile String unreadOf;
@@ -100,198 +106,316 @@ public final class Session implements AutoCloseable {
 
     Session(Relay relay, List<Scope> scopes, long endsAtNanos, End endOfLife) {
         this.relay = relay;
-        List<Scope> sorted = new ArrayList<>(scopes);
-        Collections.sort(sorted);
-        this.scopeList = List.copyOf(sorted);
-        this.scopes = scopeList.toArray(Scope[]::new);
-        this.epochs = new long[this.scopes.length];
-        this.millis = new long[this.scopes.length];
-        this.sequences = new long[this.scopes.length];
-        this.encoder = new Cursor.Encoder(scopeList);
+        this.scopeList = Cursor.sorted(scopes);
+        this.ledger = new Ledger(scopeList);
         this.mailbox = new Mailbox(relay.settings().queueCapacity());
         this.endsAtNanos = endsAtNanos;
         this.endOfLife = endOfLife;
+        this.skewMillis = relay.settings().clockSkew().toMillis();
     }
 
     public List<Scope> scopes() {
         return scopeList;
     }
 
-    /** The index of {@code scope} among this session's scopes, or -1; a scan: sessions follow a handful. */
-    private int index(Scope scope) {
-        for (int i = 0; i < scopes.length; i++) {
-            if (scopes[i].equals(scope)) {
-                return i;
+    /** What a cursor says of the scopes its stream followed, as far as this node can tell. */
+    private record Vouched(Set<Scope> followed, Map<Scope, StreamId> marks, long from, boolean known) {
+
+        /** The position the cursor vouches for in {@code scope}, or empty if its stream did not follow it. */
+        Optional<StreamId> position(Scope scope) {
+            StreamId mark = marks.get(scope);
+            if (mark != null) {
+                return Optional.of(mark);
             }
+            return followed.contains(scope) ? Optional.of(new StreamId(from, Cursor.MAX_SEQUENCE)) : Optional.empty();
         }
-        return -1;
     }
 
     /**
-     * Subscribes and replays: returns a {@link Item.Ready}, then any gaps, then every entry after the cursor (all
-     * scopes merged in entry-id order). Call once, from the writer thread.
+     * Subscribes and replays: returns a {@link Item.Ready}, then a {@link Item.Revoked} if the cursor names scopes
+     * the admin lost, then any gaps, then what came after the cursor (all scopes merged in entry-id order). Call
+     * once, from the writer thread.
+     *
+     * @param entitled every scope the admin may follow now (the followed ones are among them)
      */
-    public List<Item> join(Optional<Cursor> resume) {
+    public List<Item> join(Optional<Cursor> resume, Set<Scope> entitled) {
         writer = Thread.currentThread();
-        List<CompletableFuture<StreamBounds>> reads = new ArrayList<>(scopes.length);
-        for (Scope scope : scopes) {
-            reads.add(relay.timeline().bounds(scope));
+        int n = ledger.size();
+        List<CompletableFuture<StreamBounds>> reads = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            reads.add(relay.timeline().bounds(ledger.scope(i)));
         }
+        CompletableFuture<Void> kept = ledger.storedSet()
+                ? relay.timeline().keepScopeSet(new Cursor.Followed.Stored(Cursor.digest(scopeList)).hex(),
+                        Cursor.encodeScopes(scopeList))
+                : CompletableFuture.completedFuture(null);
+        Optional<Vouched> vouched = resume.map(this::vouched);
         List<Item> items = new ArrayList<>();
         List<Item.Gap> gaps = new ArrayList<>();
         Map<Scope, StreamId> tailFrom = new HashMap<>();
-        for (int i = 0; i < scopes.length; i++) {
-            Scope scope = scopes[i];
-            StreamBounds bounds = await(reads.get(i));
-            tailFrom.put(scope, bounds.end());
-            start(i, bounds, resume.flatMap(c -> c.position(scope)), gaps);
+        StreamBounds[] bounds = new StreamBounds[n];
+        long clock = NO_MORE;
+        for (int i = 0; i < n; i++) {
+            bounds[i] = await(reads.get(i));
+            tailFrom.put(ledger.scope(i), bounds[i].end());
+            clock = Math.min(clock, bounds[i].timeMillis());
+            start(i, bounds[i], resume, vouched, gaps);
         }
-        resume.ifPresent(this::adoptPending);
+        await(kept);
+        complete = n == 0 ? 0 : clock - 1 - skewMillis;
+        ledger.watermark(resume.isEmpty() ? complete : startingWatermark(resume.get()));
         relay.hub().subscribe(this, tailFrom);
         subscribed = true;
-        items.add(new Item.Ready(scopeList, resume.isPresent(), cursor()));
+        followProgress();
+        items.add(new Item.Ready(scopeList, resume.isPresent(), ledger.cursor()));
+        vouched.ifPresent(v -> revoked(v, resume.get(), entitled).ifPresent(items::add));
         for (Item.Gap gap : gaps) {
-            items.add(new Item.Gap(gap.scope(), gap.reason(), gap.after(), gap.through(), cursor()));
+            items.add(new Item.Gap(gap.scope(), gap.reason(), gap.after(), gap.through(), ledger.cursor()));
         }
-        items.addAll(catchUp(resume.isPresent()));
+        resume.ifPresent(c -> {
+            for (long hash : c.pending()) {
+                ledger.adopt(hash);
+            }
+        });
+        items.addAll(catchUp(bounds, vouched));
         relay.countGaps(gaps.size());
         return items;
     }
 
-    /** Where scope {@code i} starts, from its stream's state and the client's position in it, if any. */
-    private void start(int i, StreamBounds bounds, Optional<Cursor.Position> position, List<Item.Gap> gaps) {
-        Scope scope = scopes[i];
-        long epochNow = bounds.epoch().map(Long::parseLong).orElse(0L);
-        epochs[i] = epochNow;
-        if (position.isEmpty()) {
-            set(i, bounds.end());
+    /** The cursor's watermark, as far as it holds for this session's scopes (version 1: its lowest position). */
+    private long startingWatermark(Cursor cursor) {
+        if (cursor.version() >= 2) {
+            return cursor.watermark();
+        }
+        long lowest = cursor.watermark();
+        for (Cursor.Mark mark : cursor.marks()) {
+            lowest = Math.min(lowest, mark.millis() - 1);
+        }
+        return Math.max(0, lowest);
+    }
+
+    /** The followed set the cursor vouches for and its marks, resolved (a stored set read back if it differs). */
+    private Vouched vouched(Cursor cursor) {
+        List<Scope> set = switch (cursor.followed()) {
+            case Cursor.Followed.Listed listed -> listed.scopes();
+            case Cursor.Followed.Stored stored -> stored.digest() == Cursor.digest(scopeList)
+                    ? scopeList : storedSet(stored).orElse(null);
+        };
+        if (set == null) {
+            // The set is no longer kept (the cursor is older than the dedup window) and is not this one: its marks
+            // cannot be placed. Resume everything from its watermark, taking it to vouch for what is followed now.
+            return new Vouched(Set.copyOf(scopeList), Map.of(), cursor.watermark(), false);
+        }
+        Map<Scope, StreamId> marks = new HashMap<>();
+        for (Cursor.Mark mark : cursor.marks()) {
+            if (mark.index() < set.size()) {
+                marks.put(set.get(mark.index()), new StreamId(mark.millis(), mark.sequence()));
+            }
+        }
+        return new Vouched(new java.util.HashSet<>(set), marks, cursor.watermark(), true);
+    }
+
+    private Optional<List<Scope>> storedSet(Cursor.Followed.Stored stored) {
+        Optional<byte[]> bytes = await(relay.timeline().scopeSet(stored.hex()));
+        if (bytes.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            List<Scope> set = Cursor.decodeScopes(bytes.get());
+            return Cursor.digest(set) == stored.digest() ? Optional.of(set) : Optional.empty();
+        } catch (InvalidEventException corrupt) {
+            return Optional.empty();
+        }
+    }
+
+    /** The scopes the cursor's stream followed that the admin is no longer entitled to. */
+    private Optional<Item> revoked(Vouched vouched, Cursor cursor, Set<Scope> entitled) {
+        Set<Scope> lost = new TreeSet<>();
+        for (Scope scope : vouched.followed()) {
+            if (!entitled.contains(scope)) {
+                lost.add(scope);
+            }
+        }
+        return lost.isEmpty() ? Optional.empty() : Optional.of(new Item.Revoked(List.copyOf(lost), ledger.cursor()));
+    }
+
+    /** Where scope {@code i} starts, from its stream's state and what the cursor says of it, if anything. */
+    private void start(int i, StreamBounds bounds, Optional<Cursor> resume, Optional<Vouched> vouched, List<Item.Gap> gaps) {
+        Scope scope = ledger.scope(i);
+        long epochNow = bounds.epochNumber();
+        ledger.epoch(i, epochNow);
+        if (resume.isEmpty()) {
+            ledger.move(i, bounds.end());
             return;
         }
-        Cursor.Position p = position.get();
-        StreamId at = new StreamId(p.millis(), p.sequence());
-        if (p.epoch() != 0 && p.epoch() != epochNow) {
-            // The stream the client knew is gone; the one there now (if any) is replayed from its start.
-            gaps.add(new Item.Gap(scope, "reset", at, null, null));
-            at = StreamId.ZERO;
-        } else if (p.epoch() == 0 && epochNow != 0) {
-            // The stream was created after the client joined: all of it is new to the client.
-            at = StreamId.ZERO;
+        Cursor cursor = resume.get();
+        StreamId mark = vouched.get().marks().get(scope);
+        StreamId at;
+        if (mark != null) {
+            at = mark;
+            if (cursor.version() == 1) {
+                long epochSeen = epochOf(cursor, vouched.get(), scope);
+                if (epochSeen != 0 && epochSeen != epochNow) {
+                    gaps.add(new Item.Gap(scope, "reset", at, null, null));
+                    at = StreamId.ZERO;
+                } else if (epochSeen == 0 && epochNow != 0) {
+                    // The stream was created after the client joined: all of it is new to the client.
+                    at = StreamId.ZERO;
+                }
+            } else if (bounds.createdMillis() > at.millis()) {
+                // The stream the client was positioned in is gone; the one there now is replayed from its start.
+                gaps.add(new Item.Gap(scope, "reset", at, null, null));
+                at = StreamId.ZERO;
+            }
+        } else {
+            long from = cursor.watermark();
+            at = new StreamId(from, Cursor.MAX_SEQUENCE);
+            if (bounds.createdMillis() > from) {
+                // Created after the cursor was made: everything in it is after the cursor.
+                at = StreamId.ZERO;
+            }
         }
-        set(i, at);
         if (bounds.trimmed().isPresent() && at.compareTo(bounds.trimmed().get()) < 0) {
             gaps.add(new Item.Gap(scope, "trimmed", at, bounds.trimmed().get(), null));
+            at = bounds.trimmed().get();
+        }
+        ledger.move(i, at);
+    }
+
+    /** A version 1 cursor's epoch for {@code scope}. */
+    private static long epochOf(Cursor cursor, Vouched vouched, Scope scope) {
+        List<Scope> set = ((Cursor.Followed.Listed) cursor.followed()).scopes();
+        int index = set.indexOf(scope);
+        for (Cursor.Mark mark : cursor.marks()) {
+            if (mark.index() == index) {
+                return mark.epoch();
+            }
+        }
+        return 0;
+    }
+
+    /** Registers with the tailer readers of this session's streams, at their version now (after subscribing). */
+    private void followProgress() {
+        Map<Tailer.Progress, Long> distinct = new IdentityHashMap<>();
+        for (Scope scope : scopeList) {
+            Tailer.Progress progress = relay.hub().progressOf(scope);
+            distinct.computeIfAbsent(progress, Tailer.Progress::version);
+        }
+        lanes = distinct.keySet().toArray(Tailer.Progress[]::new);
+        laneVersions = new long[lanes.length];
+        for (int l = 0; l < lanes.length; l++) {
+            laneVersions[l] = distinct.get(lanes[l]);
         }
     }
 
-    private void adoptPending(Cursor cursor) {
-        for (Cursor.Pending p : cursor.pending()) {
-            long mask = 0;
-            for (Scope scope : p.scopes()) {
-                int i = index(scope);
-                if (i >= 0) {
-                    mask |= 1L << i;
-                }
+    /** What was appended after each scope's position, within the catch-up budget, handed out in entry-id order. */
+    private List<Item> catchUp(StreamBounds[] bounds, Optional<Vouched> vouched) {
+        // A scope has something to replay if its stream went past the position when its bounds were read, or the
+        // tailer read past it before this session subscribed (what it reads later comes live).
+        List<Replay.Source> sources = new ArrayList<>();
+        for (int i = 0; i < ledger.size(); i++) {
+            StreamId known = bounds[i].end();
+            StreamId tailed = relay.hub().readThrough(ledger.scope(i));
+            if (tailed != null && tailed.compareTo(known) > 0) {
+                known = tailed;
             }
-            if (mask != 0) {
-                addPending(p.eventHash(), mask);
+            if (known.compareTo(ledger.position(i)) > 0) {
+                sources.add(new Replay.Source(ledger.scope(i), ledger.position(i)));
             }
         }
-    }
-
-    /** Reads every scope after its position (bounded per scope) and hands the entries out in id order. */
-    private List<Item> catchUp(boolean resumed) {
-        int limit = relay.settings().maxCatchUp();
-        StreamId[] passed = new StreamId[scopes.length];
-        List<CompletableFuture<List<Entry>>> reads = new ArrayList<>(scopes.length);
-        for (int i = 0; i < scopes.length; i++) {
-            passed[i] = position(i);
-            reads.add(relay.timeline().readAfter(scopes[i], position(i), limit + 1));
-        }
+        List<Replay.Result> results = Replay.read(relay.timeline(), sources, relay.settings().maxCatchUp(), Session::await);
         List<Item> items = new ArrayList<>();
         List<LiveEvent> all = new ArrayList<>();
-        for (int i = 0; i < scopes.length; i++) {
-            Scope scope = scopes[i];
-            List<Entry> entries = await(reads.get(i));
-            if (entries.size() > limit) {
-                entries = behind(i, items);
+        for (Replay.Result result : results) {
+            int i = ledger.index(result.source().scope());
+            if (result.through() != null) {
+                items.add(new Item.Gap(ledger.scope(i), "behind", ledger.position(i), result.through(), null));
+                ledger.move(i, result.through());
+                relay.countGaps(1);
             }
-            for (Entry entry : entries) {
-                all.add(LiveEvent.of(scope, entry));
+            for (Entry entry : result.entries()) {
+                all.add(LiveEvent.of(ledger.scope(i), entry));
             }
         }
-        Set<LiveEvent> skip = resumed ? passedCopies(all, passed) : Set.of();
+        // Gaps carry the cursor after them: written once the positions they move are set.
+        String afterGaps = ledger.cursor();
+        items.replaceAll(item -> item instanceof Item.Gap gap
+                ? new Item.Gap(gap.scope(), gap.reason(), gap.after(), gap.through(), afterGaps) : item);
+        Set<LiveEvent> skip = vouched.map(v -> passedCopies(all, v)).orElse(Set.of());
         all.sort(BY_ID);
         handOut(all, items, skip);
         return items;
     }
 
     /**
-     * The replayed copies of events the client already has. Only a first copy is handed out, so an event whose
-     * copy in another followed scope is at or before the client's position there was handed out when that copy
-     * was passed: its replayed copies only move the cursor, and so will its copies still to come live. The cursor
-     * names the newest such events itself (adopted as pending); the others are found here, through the dedup
-     * record of each followed scope that has no copy in the replay (while it lasts: {@code dedup-ttl}).
+     * The replayed copies of events the client already has: an event one of whose copies is at or before the
+     * position the cursor vouches for in that copy's scope was handed out then (its first copy was), so its
+     * replayed copies only move the cursor, and so will its copies still to come live. Found through the dedup
+     * record of each vouched scope that has no copy in the replay (while it lasts: {@code dedup-ttl}).
      */
-    private Set<LiveEvent> passedCopies(List<LiveEvent> replay, StreamId[] passed) {
+    private Set<LiveEvent> passedCopies(List<LiveEvent> replay, Vouched vouched) {
         Map<Long, List<LiveEvent>> byEvent = new HashMap<>();
         for (LiveEvent event : replay) {
-            if (followedMask(event) != (1L << index(event.scope())) && findPending(event.eventHash()) < 0) {
+            if (event.targets().size() > 1 && !ledger.isPending(event.eventHash())) {
                 byEvent.computeIfAbsent(event.eventHash(), hash -> new ArrayList<>(2)).add(event);
             }
         }
         if (byEvent.isEmpty()) {
             return Set.of();
         }
-        record Lookup(List<LiveEvent> copies, int scope, CompletableFuture<Optional<StreamId>> entry) {
+        record Lookup(List<LiveEvent> copies, StreamId vouchedAt, CompletableFuture<Optional<StreamId>> entry) {
         }
         List<Lookup> lookups = new ArrayList<>();
         for (List<LiveEvent> copies : byEvent.values()) {
-            long elsewhere = followedMask(copies.get(0)) & ~replayedMask(copies);
-            for (int j = 0; j < scopes.length; j++) {
-                if ((elsewhere & (1L << j)) != 0 && passed[j].compareTo(StreamId.ZERO) > 0) {
-                    lookups.add(new Lookup(copies, j, relay.timeline().entryOf(scopes[j], copies.get(0).eventId())));
+            Set<Scope> replayed = new java.util.HashSet<>();
+            copies.forEach(copy -> replayed.add(copy.scope()));
+            for (Scope target : copies.get(0).targets()) {
+                Optional<StreamId> at = vouched.position(target);
+                if (!replayed.contains(target) && at.isPresent() && at.get().compareTo(StreamId.ZERO) > 0) {
+                    lookups.add(new Lookup(copies, at.get(), relay.timeline().entryOf(target, copies.get(0).event())));
                 }
             }
         }
-        // Per event: the followed scopes (without a replayed copy) whose copy the client has passed.
-        Map<List<LiveEvent>, Long> passedElsewhere = new IdentityHashMap<>();
+        Set<List<LiveEvent>> handedOut = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Lookup lookup : lookups) {
             Optional<StreamId> entry = await(lookup.entry());
-            if (entry.isPresent() && entry.get().compareTo(passed[lookup.scope()]) <= 0) {
-                passedElsewhere.merge(lookup.copies(), 1L << lookup.scope(), (a, b) -> a | b);
+            if (entry.isPresent() && entry.get().compareTo(lookup.vouchedAt()) <= 0) {
+                handedOut.add(lookup.copies());
             }
         }
         Set<LiveEvent> skip = Collections.newSetFromMap(new IdentityHashMap<>());
-        for (Map.Entry<List<LiveEvent>, Long> event : passedElsewhere.entrySet()) {
-            List<LiveEvent> copies = event.getKey();
+        for (List<LiveEvent> copies : handedOut) {
             skip.addAll(copies);
-            // Copies neither replayed nor passed are still to come live: they must only move the cursor too.
-            long toCome = followedMask(copies.get(0)) & ~replayedMask(copies) & ~event.getValue();
-            if (toCome != 0 && !addPending(copies.get(0).eventHash(), toCome)) {
+            // Followed copies neither replayed nor passed are still to come live: they must only move the cursor too.
+            int[] toCome = others(copies.get(0), copies);
+            if (toCome.length > 0 && !ledger.expect(copies.get(0).eventHash(), toCome)) {
                 end(End.SLOW_CONSUMER);
             }
         }
         return skip;
     }
 
-    private long replayedMask(List<LiveEvent> copies) {
-        long mask = 0;
-        for (LiveEvent copy : copies) {
-            mask |= 1L << index(copy.scope());
-        }
-        return mask;
-    }
-
-    /** The followed scopes among an event's targets, as a bit mask of scope indexes. */
-    private long followedMask(LiveEvent event) {
-        long mask = 0;
+    /** Indexes of the followed targets of {@code event} other than the scopes of {@code except}'s copies. */
+    private int[] others(LiveEvent event, List<LiveEvent> except) {
+        int[] found = new int[event.targets().size()];
+        int n = 0;
         for (Scope target : event.targets()) {
-            int j = index(target);
-            if (j >= 0) {
-                mask |= 1L << j;
+            int j = ledger.index(target);
+            if (j < 0) {
+                continue;
+            }
+            boolean excluded = false;
+            for (LiveEvent copy : except) {
+                if (copy.scope().equals(target)) {
+                    excluded = true;
+                    break;
+                }
+            }
+            if (!excluded) {
+                found[n++] = j;
             }
         }
-        return mask;
+        return java.util.Arrays.copyOf(found, n);
     }
 
     /**
@@ -302,9 +426,9 @@ public final class Session implements AutoCloseable {
     private static <T> T await(CompletableFuture<T> future) {
         if (!future.isDone()) {
             Thread waiter = Thread.currentThread();
-            future.whenComplete((result, failure) -> java.util.concurrent.locks.LockSupport.unpark(waiter));
+            future.whenComplete((result, failure) -> LockSupport.unpark(waiter));
             while (!future.isDone()) {
-                java.util.concurrent.locks.LockSupport.park(future);
+                LockSupport.park(future);
                 if (Thread.currentThread().isInterrupted()) {
                     // Cut off (its socket is closed): stop waiting.
                     throw new java.io.UncheckedIOException(new java.io.InterruptedIOException("interrupted while joining"));
@@ -314,46 +438,43 @@ public final class Session implements AutoCloseable {
         return future.join();
     }
 
-    /** Too far behind: reports the oldest entries as a gap and replays only the newest {@code maxCatchUp}. */
-    private List<Entry> behind(int i, List<Item> items) {
-        Scope scope = scopes[i];
-        int limit = relay.settings().maxCatchUp();
-        List<Entry> newest = new ArrayList<>(await(relay.timeline().readBefore(scope, null, limit)));
-        Collections.reverse(newest);
-        StreamId firstKept = newest.get(0).id();
-        List<Entry> previous = await(relay.timeline().readBefore(scope, firstKept, 1));
-        StreamId through = previous.isEmpty() ? firstKept.previous() : previous.get(0).id();
-        StreamId after = position(i);
-        set(i, through);
-        items.add(new Item.Gap(scope, "behind", after, through, cursor()));
-        relay.countGaps(1);
-        return newest;
-    }
-
     /**
      * The next live items: waits up to {@code maxWaitNanos} for some, returns none on timeout or when the session
-     * has been told to end (see {@link #ending()}). Items waiting are handed out together (one write, one flush).
+     * has been told to end (see {@link #ending()}). Everything waiting is handed out together (one write, one
+     * flush).
      */
     public List<Item> next(long maxWaitNanos) {
-        List<LiveEvent> batch = new ArrayList<>();
-        if (mailbox.drainTo(batch, MAX_BATCH) == 0 && unread == null) {
+        long through = progress();
+        List<LiveEvent> batch = new ArrayList<>(held);
+        held.clear();
+        // Everything queued, not a part: the queue holds what the tailer read in its order, stream by stream, and
+        // the watermark may only rise past entries once all of them are here.
+        int drained = mailbox.drainTo(batch, Integer.MAX_VALUE);
+        boolean heldMayGo = !batch.isEmpty() && through > complete;
+        if (drained == 0 && unread == null && !heldMayGo) {
             if (signal != null || maxWaitNanos <= 0) {
+                held.addAll(batch);
                 return List.of();
             }
             long wakeAt = System.nanoTime() + maxWaitNanos;
             wakeAtNanos = wakeAt == 0 ? 1 : wakeAt;
+            boolean holding = !batch.isEmpty();
+            long waitedAt = through;
             try {
-                mailbox.await(() -> signal != null || unread != null || System.nanoTime() - wakeAt >= 0);
+                mailbox.await(() -> signal != null || unread != null || System.nanoTime() - wakeAt >= 0
+                        || (holding && progress() > waitedAt));
             } finally {
                 wakeAtNanos = 0;
             }
-            mailbox.drainTo(batch, MAX_BATCH);
+            through = progress();
+            mailbox.drainTo(batch, Integer.MAX_VALUE);
         }
         if (batch.size() > 1) {
             // One XREAD answers stream by stream: across scopes, hand out in entry id order, as the events came.
             batch.sort(BY_ID);
         }
         List<Item> items = new ArrayList<>(batch.size() + 1);
+        complete = Math.max(complete, through);
         handOut(batch, items, Set.of());
         long now = System.currentTimeMillis();
         for (Item item : items) {
@@ -364,9 +485,25 @@ public final class Session implements AutoCloseable {
         int[] count = unread;
         if (count != null) {
             unread = null;
-            items.add(new Item.Unread(count[0], count[1] == 1, cursor()));
+            items.add(new Item.Unread(count[0], count[1] == 1, ledger.cursor()));
         }
         return items;
+    }
+
+    /**
+     * How far every followed stream is complete for this session now, from the tailer readers (each counted only
+     * once an XREAD covering this session's streams has been answered), less the clock skew allowed.
+     */
+    private long progress() {
+        long through = NO_MORE;
+        for (int l = 0; l < lanes.length; l++) {
+            long lane = lanes[l].completeThrough(laneVersions[l]);
+            if (lane < 0) {
+                return complete;
+            }
+            through = Math.min(through, lane);
+        }
+        return through == NO_MORE ? complete : Math.max(complete, through - skewMillis);
     }
 
     /** Hands out the admin's new unread count with the next items (a newer count replaces one not yet sent). */
@@ -376,119 +513,102 @@ public final class Session implements AutoCloseable {
     }
 
     /**
-     * Turns entries into items: each new event once (on its first copy), gaps where a stream was reset. Entries in
-     * {@code skip} are copies of events the client already has. Stops early, ending the session, when one more copy
-     * to come would be more than it remembers: the client resumes from the cursor of what it was handed.
+     * Turns entries, sorted by id, into items: each new event once (on its first copy), gaps where a stream was
+     * reset or trimmed past the client. Entries in {@code skip} are copies of events the client already has. The
+     * watermark rises as far as {@link #complete} and the next entry not handed out allow. Stops early when a
+     * cursor would outgrow its marks (the rest is held until the watermark rises) or when one more copy to come
+     * would be more than the ledger remembers (the session ends; the client resumes from its cursor).
      */
     private void handOut(List<LiveEvent> events, List<Item> items, Set<LiveEvent> skip) {
         boolean advanced = false;
+        boolean stopped = false;
         int delivered = 0;
-        for (LiveEvent event : events) {
-            int i = index(event.scope());
+        long floor = ledger.watermark();
+        for (int k = 0; k < events.size(); k++) {
+            LiveEvent event = events.get(k);
+            int i = ledger.index(event.scope());
             if (i < 0) {
                 continue;
             }
-            if (event.epoch() != epochs[i] && event.epoch() != 0) {
-                boolean reset = epochs[i] != 0;
-                StreamId before = position(i);
-                epochs[i] = event.epoch();
+            if (event.epoch() != ledger.epoch(i) && event.epoch() != 0) {
+                boolean reset = ledger.epoch(i) != 0;
+                StreamId before = ledger.position(i);
+                ledger.epoch(i, event.epoch());
                 if (reset) {
                     // The stream was lost and started again while we were following it.
-                    set(i, StreamId.ZERO);
-                    items.add(new Item.Gap(event.scope(), "reset", before, null, cursor()));
+                    ledger.move(i, StreamId.ZERO);
+                    items.add(new Item.Gap(event.scope(), "reset", before, null, ledger.cursor()));
                     relay.countGaps(1);
                 }
             }
-            if (event.id().compareTo(position(i)) <= 0) {
+            if (ledger.passed(i, event.id())) {
                 continue;
             }
-            long bit = 1L << i;
-            if (skip.contains(event)) {
-                set(i, event.id());
-                advanced = true;
-                continue;
+            if (event.id().millis() <= floor) {
+                // Nothing at or below the watermark can still arrive, unless a Redis clock stepped back: then the
+                // watermark steps back with it.
+                floor = event.id().millis() - 1;
             }
-            int p = findPending(event.eventHash());
-            if (p >= 0 && (pendingMasks[p] & bit) != 0) {
-                // A copy of an event already handed out through another scope.
-                set(i, event.id());
-                pendingMasks[p] &= ~bit;
-                if (pendingMasks[p] == 0) {
-                    removePending(p);
-                }
-                advanced = true;
-                continue;
-            }
-            long others = followedMask(event) & ~bit;
-            if (others != 0 && !addPending(event.eventHash(), others)) {
-                end(End.SLOW_CONSUMER);
+            // Everything up to the next entry not handed out yet (within what is complete) is handed out after this.
+            long nextMillis = k + 1 < events.size() ? events.get(k + 1).id().millis() : NO_MORE;
+            ledger.watermark(Math.max(floor, Math.min(complete, nextMillis - 1)));
+            if (!ledger.fits(i, event.id())) {
+                // One more mark would not fit in a cursor: the rest waits until the watermark passes the marks.
+                ledger.watermark(Math.max(floor, Math.min(complete, event.id().millis() - 1)));
+                hold(events.subList(k, events.size()));
+                stopped = true;
                 break;
             }
-            set(i, event.id());
-            items.add(new Item.Event(event, cursor()));
+            if (event.previous() != null && !ledger.passed(i, event.previous())) {
+                // The entry before this one was never seen here: retention removed it (and any before it).
+                StreamId after = ledger.position(i);
+                ledger.move(i, event.previous());
+                items.add(new Item.Gap(event.scope(), "trimmed", after, event.previous(), ledger.cursor()));
+                relay.countGaps(1);
+            }
+            if (skip.contains(event) || ledger.passCopy(event.eventHash(), i)) {
+                // A copy of an event already handed out through another scope.
+                ledger.move(i, event.id());
+                advanced = true;
+                continue;
+            }
+            int[] others = others(event, List.of(event));
+            if (others.length > 0 && !ledger.expect(event.eventHash(), others)) {
+                end(End.SLOW_CONSUMER);
+                ledger.watermark(Math.max(floor, Math.min(complete, event.id().millis() - 1)));
+                stopped = true;
+                break;
+            }
+            ledger.move(i, event.id());
+            items.add(new Item.Event(event, ledger.cursor()));
             delivered++;
             advanced = false;
         }
+        if (!stopped) {
+            ledger.watermark(Math.max(floor, complete));
+        }
         if (advanced) {
-            items.add(new Item.Advance(cursor()));
+            items.add(new Item.Advance(ledger.cursor()));
         }
         relay.countDeliveries(delivered);
     }
 
-    /** The cursor as it stands; it names the newest copies still to come, as many as a cursor holds. */
+    /** Keeps events for later, when the watermark has risen; a session holding more than its queue is too slow. */
+    private void hold(List<LiveEvent> rest) {
+        held.addAll(rest);
+        if (held.size() > relay.settings().queueCapacity()) {
+            held.clear();
+            end(End.SLOW_CONSUMER);
+            return;
+        }
+        for (Tailer.Progress lane : lanes) {
+            lane.wakeOnProgress(this);
+        }
+    }
+
+    /** The cursor as it stands. */
     public String cursor() {
-        int named = Math.min(pendingCount, Cursor.MAX_PENDING);
-        return encoder.encode(epochs, millis, sequences, pendingHashes, pendingMasks, pendingCount - named, named);
-    }
-
-    private StreamId position(int i) {
-        return new StreamId(millis[i], sequences[i]);
-    }
-
-    private void set(int i, StreamId id) {
-        millis[i] = id.millis();
-        sequences[i] = id.sequence();
-    }
-
-    private int findPending(long hash) {
-        for (int p = 0; p < pendingCount; p++) {
-            if (pendingHashes[p] == hash) {
-                return p;
-            }
-        }
-        return -1;
-    }
-
-    /** Remembers copies still to come of an event; false when that would be more than {@link #MAX_PENDING_HELD}. */
-    private boolean addPending(long hash, long mask) {
-        int existing = findPending(hash);
-        if (existing >= 0) {
-            pendingMasks[existing] |= mask;
-            return true;
-        }
-        if (pendingCount == MAX_PENDING_HELD) {
-            return false;
-        }
-        if (pendingHashes.length == pendingCount) {
-            int length = Math.min(MAX_PENDING_HELD, Math.max(4, pendingCount * 2));
-            pendingHashes = java.util.Arrays.copyOf(pendingHashes, length);
-            pendingMasks = java.util.Arrays.copyOf(pendingMasks, length);
-        }
-        pendingHashes[pendingCount] = hash;
-        pendingMasks[pendingCount] = mask;
-        pendingCount++;
-        return true;
-    }
-
-    private void removePending(int p) {
-        System.arraycopy(pendingHashes, p + 1, pendingHashes, p, pendingCount - p - 1);
-        System.arraycopy(pendingMasks, p + 1, pendingMasks, p, pendingCount - p - 1);
-        pendingCount--;
-        if (pendingCount == 0 && pendingHashes.length > Cursor.MAX_PENDING) {
-            // A backlog is over: an idle connection keeps no big arrays.
-            pendingHashes = NONE;
-            pendingMasks = NONE;
-        }
+        return ledger.cursor();
     }
 
     /** Why this session must end now, if it must: a signal, or the end of its lifetime. */
@@ -556,10 +676,6 @@ public final class Session implements AutoCloseable {
         }
     }
 
-    boolean closed() {
-        return closed;
-    }
-
     @Override
     public void close() {
         synchronized (this) {
@@ -577,6 +693,6 @@ public final class Session implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "session" + Arrays.toString(scopes);
+        return "session" + (scopeList.size() <= 8 ? scopeList : scopeList.size() + " scopes");
     }
 }

@@ -37,6 +37,12 @@ import java.util.logging.Logger;
  * each connected to the master serving it; stream keys carry shard tags ({@link Keys}), so that is at most one
  * reader per shard.
  *
+ * <p>Each reader also tells how far it is <em>complete</em> ({@link Progress}): with every XREAD it asks the server's
+ * clock ({@code TIME}, pipelined just before), and once the reply is handed to the hub, every stream that XREAD
+ * covered has been read through the millisecond before that time (stream ids are that clock: anything appended
+ * later has that millisecond or a later one), except a stream whose reply was cut at {@code COUNT}, which is read
+ * only through its last entry. Sessions use it to move their cursor's watermark.
+ *
  * <p>When a session needs a stream not read yet, the tailer must not wait out its BLOCK: the blocked XREAD is
  * cancelled with {@code CLIENT UNBLOCK} (sent on another connection) and re-issued with the new key at once.
  * Streams nobody follows any more are dropped from the next XREAD. Positions only move forward; on a Redis outage
@@ -104,6 +110,43 @@ final class Tailer {
         }
     }
 
+    /**
+     * How far {@code scope}'s stream has been read, or null if it is not followed. An entry is counted here before
+     * it is handed to the hub, so a session that subscribed and then asks either gets an entry live or sees it
+     * counted here (and replays it).
+     */
+    StreamId readThrough(Scope scope) {
+        return positions.get(scope);
+    }
+
+    /** The progress of the reader that reads {@code scope}'s stream (started if it was not). */
+    Progress progressOf(Scope scope) {
+        return lane(stream(scope).group());
+    }
+
+    /**
+     * How far one reader has read every stream it follows.
+     *
+     * <p>Threading: called by session writers; the tailer publishes.
+     */
+    interface Progress {
+        /** The reader's stream set version now: an XREAD built at or after it covers every stream followed by then. */
+        long version();
+
+        /**
+         * The millisecond through which every stream the reader followed at {@code since} (a {@link #version}) has
+         * been read and handed to the hub, or -1 when no XREAD covering them has been answered yet.
+         */
+        long completeThrough(long since);
+
+        /** Wakes {@code session} once more is complete (the next answered XREAD). */
+        void wakeOnProgress(Session session);
+    }
+
+    /** A reader's completeness: through {@code millis}, for streams followed by {@code version}. */
+    private record Complete(long millis, long version) {
+    }
+
     /** XREAD calls made so far: the live path's Redis commands (one CLIENT ID goes with each). */
     long reads() {
         long total = 0;
@@ -153,10 +196,12 @@ final class Tailer {
     }
 
     /** The reader of one group's streams (all streams outside a cluster; one slot's in a cluster). */
-    private final class Lane implements Runnable {
+    private final class Lane implements Runnable, Progress {
 
         private final int group;
         private final AtomicLong version = new AtomicLong();
+        private volatile Complete complete = new Complete(-1, -1);
+        private final java.util.concurrent.ConcurrentLinkedQueue<Session> waiting = new java.util.concurrent.ConcurrentLinkedQueue<>();
         private final AtomicLong unblocked = new AtomicLong(-1);
         private final AtomicLong reads = new AtomicLong();
         /** The XREAD now blocking, if any: which one (the read count) and on which Redis client. */
@@ -184,6 +229,30 @@ final class Tailer {
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
+            }
+        }
+
+        @Override
+        public long version() {
+            return version.get();
+        }
+
+        @Override
+        public long completeThrough(long since) {
+            Complete now = complete;
+            return now.version() >= since ? now.millis() : -1;
+        }
+
+        @Override
+        public void wakeOnProgress(Session session) {
+            waiting.add(session);
+        }
+
+        /** After a reply has been handed to the hub: publish how far it is complete, then wake who waits for it. */
+        private void completed(long millis, long armedVersion) {
+            complete = new Complete(millis, armedVersion);
+            for (Session session = waiting.poll(); session != null; session = waiting.poll()) {
+                session.wake();
             }
         }
 
@@ -277,8 +346,9 @@ final class Tailer {
                 return false;
             }
             RedisClusterAsyncCommands<String, byte[]> redis = connect().async();
-            // Pipelined: the id is known before the XREAD starts to block.
+            // Pipelined: the id is known before the XREAD starts to block, the clock is read just before it.
             RedisFuture<Long> clientId = redis.clientId();
+            RedisFuture<List<byte[]>> time = redis.time();
             RedisFuture<List<StreamMessage<String, byte[]>>> read = redis.xread(
                     XReadArgs.Builder.block(settings.tailBlock().toMillis()).count(settings.tailCount()),
                     offsets.toArray(XReadArgs.StreamOffset[]::new));
@@ -291,19 +361,30 @@ final class Tailer {
             }
             List<StreamMessage<String, byte[]>> messages = read.get(readTimeout().toMillis(), TimeUnit.MILLISECONDS);
             blocked = null;
-            if (messages == null) {
-                return true;
-            }
-            for (StreamMessage<String, byte[]> message : messages) {
-                Scope scope = byKey.get(message.getStream());
-                if (scope == null) {
-                    continue;
+            long completeMillis = millis(time.get(readTimeout().toMillis(), TimeUnit.MILLISECONDS)) - 1;
+            if (messages != null) {
+                Map<String, Integer> counts = new HashMap<>();
+                Map<String, StreamId> lastOf = new HashMap<>();
+                for (StreamMessage<String, byte[]> message : messages) {
+                    Scope scope = byKey.get(message.getStream());
+                    if (scope == null) {
+                        continue;
+                    }
+                    LiveEvent event = LiveEvent.of(scope, RedisTimeline.entry(message));
+                    counts.merge(message.getStream(), 1, Integer::sum);
+                    lastOf.put(message.getStream(), event.id());
+                    // Only streams still followed move on; a dropped one is re-added from its new follower's position.
+                    positions.computeIfPresent(scope, (key, current) -> current.compareTo(event.id()) < 0 ? event.id() : current);
+                    hub.deliver(event);
                 }
-                LiveEvent event = LiveEvent.of(scope, RedisTimeline.entry(message));
-                // Only streams still followed move on; a dropped one is re-added from its new follower's position.
-                positions.computeIfPresent(scope, (key, current) -> current.compareTo(event.id()) < 0 ? event.id() : current);
-                hub.deliver(event);
+                for (Map.Entry<String, Integer> count : counts.entrySet()) {
+                    if (count.getValue() >= settings.tailCount()) {
+                        // Cut at COUNT: the rest of this stream, possibly in the same millisecond, comes next time.
+                        completeMillis = Math.min(completeMillis, lastOf.get(count.getKey()).millis() - 1);
+                    }
+                }
             }
+            completed(completeMillis, armedVersion);
             return true;
         }
 
@@ -329,6 +410,13 @@ final class Tailer {
         private String where() {
             return link.isCluster() ? "slot " + group + " on " + server : "single server";
         }
+    }
+
+    /** {@code TIME}'s reply (seconds, microseconds) in milliseconds. */
+    private static long millis(List<byte[]> time) {
+        long seconds = Long.parseLong(new String(time.get(0), java.nio.charset.StandardCharsets.US_ASCII));
+        long micros = Long.parseLong(new String(time.get(1), java.nio.charset.StandardCharsets.US_ASCII));
+        return seconds * 1000 + micros / 1000;
     }
 
     private static String describe(Exception e) {

@@ -1,5 +1,6 @@
 package io.alimi.timeline;
 
+import io.alimi.event.EventId;
 import io.alimi.event.Scope;
 
 import java.nio.charset.StandardCharsets;
@@ -54,8 +55,17 @@ public record Keys(String prefix, int shards) {
         return stream(scope) + ":meta";
     }
 
-    /** {@code alimi:tl:{mall:1}:ev:<event id>} */
-    public String dedup(Scope scope, String eventId) {
+    /**
+     * {@code alimi:tl:{mall:1}:sid:<digest>}: the entry the event (its source and id, {@link EventId#keyText})
+     * got in this scope, kept for the dedup window. An event without a recorded source (stored before sources
+     * were) has only its {@link #legacyDedup} key.
+     */
+    public String dedup(Scope scope, EventId event) {
+        return event.source() == null ? legacyDedup(scope, event.id()) : stream(scope) + ":sid:" + event.keyText();
+    }
+
+    /** {@code alimi:tl:{mall:1}:ev:<event id>}: the dedup key as written before events were told apart by source. */
+    public String legacyDedup(Scope scope, String eventId) {
         return stream(scope) + ":ev:" + eventId;
     }
 
@@ -99,9 +109,22 @@ public record Keys(String prefix, int shards) {
         return prefix + "push:{q}";
     }
 
-    /** {@code alimi:push:{q}:ev:<event id>}: the event is in the push queue already. */
-    public String pushDedup(String eventId) {
+    /** {@code alimi:push:{q}:sid:<digest>}: the event (its source and id) is in the push queue already. */
+    public String pushDedup(EventId event) {
+        return pushQueue() + ":sid:" + event.keyText();
+    }
+
+    /** {@code alimi:push:{q}:ev:<event id>}: the push dedup key as written before events were told apart by source. */
+    public String legacyPushDedup(String eventId) {
         return pushQueue() + ":ev:" + eventId;
+    }
+
+    /**
+     * {@code alimi:fs:<digest>}: a set of scopes too large to travel in a cursor, stored so that a cursor naming
+     * its digest can be resumed exactly (see {@code io.alimi.event.Cursor}). Its own slot: one key per set.
+     */
+    public String followedSet(String digest) {
+        return prefix + "fs:" + digest;
     }
 
     /** {@code alimi:push:{q}:dlq}: pushes that failed for good, for an operator to inspect and replay. */

@@ -7,8 +7,8 @@ import io.alimi.event.Scope;
  *
  * @param scope     the scope
  * @param entryId   its entry id in that scope's stream
- * @param duplicate true when the event was already there (same event id within the dedup window): nothing was
- *                  added and {@code entryId} is the original entry's
+ * @param duplicate true when the event was already there (the same source and id within the dedup window): nothing
+ *                  was added and {@code entryId} is the original entry's
  */
 public record Placement(Scope scope, StreamId entryId, boolean duplicate) {
 }

@@ -1,6 +1,7 @@
 package io.alimi.timeline;
 
 import io.alimi.event.Envelope;
+import io.alimi.event.EventId;
 import io.alimi.event.Scope;
 import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
@@ -15,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The timeline in Redis Streams: one stream per scope, appended by {@code redis/lua/timeline_append.lua}.
@@ -29,8 +29,8 @@ public final class RedisTimeline implements Timeline {
 
     /** Events per Lua call: large enough to amortise the round trip, small enough not to stall Redis (~1 ms). */
     static final int CHUNK = 128;
-    private static final int FIXED_ARGS = 4;
-    private static final int ARGS_PER_EVENT = 4;
+    private static final int FIXED_ARGS = 3;
+    private static final int ARGS_PER_EVENT = 5;
 
     private final RedisClusterAsyncCommands<String, byte[]> redis;
     private final Keys keys;
@@ -97,7 +97,7 @@ public final class RedisTimeline implements Timeline {
             meters.appendLatency().record((System.nanoTime() - started) / 1_000_000);
             List<Appended> results = new ArrayList<>(events.size());
             for (int e = 0; e < events.size(); e++) {
-                results.add(new Appended(events.get(e).id(), List.of(placements[e])));
+                results.add(new Appended(events.get(e).id(), events.get(e).source(), List.of(placements[e])));
                 for (Placement placement : placements[e]) {
                     (placement.duplicate() ? meters.duplicates() : meters.entries()).increment();
                 }
@@ -110,20 +110,21 @@ public final class RedisTimeline implements Timeline {
                                                  Placement[][] placements) {
         int to = Math.min(from + CHUNK, slots.size());
         List<Slot> chunk = slots.subList(from, to);
-        String[] keyArgs = new String[2 + chunk.size()];
+        String[] keyArgs = new String[2 + 2 * chunk.size()];
         byte[][] args = new byte[FIXED_ARGS + ARGS_PER_EVENT * chunk.size()][];
         keyArgs[0] = keys.stream(scope);
         keyArgs[1] = keys.meta(scope);
         System.arraycopy(retentionArgs, 0, args, 0, retentionArgs.length);
-        args[3] = ascii(newEpoch());
         for (int i = 0; i < chunk.size(); i++) {
             Envelope event = events.get(chunk.get(i).event());
-            keyArgs[2 + i] = keys.dedup(scope, event.id());
+            keyArgs[2 + 2 * i] = keys.dedup(scope, new EventId(event.source(), event.id()));
+            keyArgs[3 + 2 * i] = keys.legacyDedup(scope, event.id());
             int at = FIXED_ARGS + ARGS_PER_EVENT * i;
             args[at] = event.id().getBytes(StandardCharsets.UTF_8);
-            args[at + 1] = ascii(event.type());
-            args[at + 2] = ascii(targets(event));
-            args[at + 3] = event.json();
+            args[at + 1] = event.source().getBytes(StandardCharsets.UTF_8);
+            args[at + 2] = ascii(event.type());
+            args[at + 3] = ascii(targets(event));
+            args[at + 4] = event.json();
         }
         CompletableFuture<List<Object>> call = appendScript.call(redis, ScriptOutputType.MULTI, keyArgs, args);
         CompletableFuture<Void> stored = call.thenAccept(reply -> {
@@ -141,25 +142,17 @@ public final class RedisTimeline implements Timeline {
     }
 
     private CompletableFuture<Void> enqueuePushes(List<Envelope> pushes) {
-        String[] keyArgs = new String[1 + pushes.size()];
+        String[] keyArgs = new String[1 + 2 * pushes.size()];
         byte[][] args = new byte[1 + 2 * pushes.size()][];
         keyArgs[0] = keys.pushQueue();
         args[0] = retentionArgs[2];
         for (int i = 0; i < pushes.size(); i++) {
-            keyArgs[1 + i] = keys.pushDedup(pushes.get(i).id());
+            keyArgs[1 + 2 * i] = keys.pushDedup(new EventId(pushes.get(i).source(), pushes.get(i).id()));
+            keyArgs[2 + 2 * i] = keys.legacyPushDedup(pushes.get(i).id());
             args[1 + 2 * i] = pushes.get(i).id().getBytes(StandardCharsets.UTF_8);
             args[2 + 2 * i] = pushes.get(i).json();
         }
         return pushScript.<Long>call(redis, ScriptOutputType.INTEGER, keyArgs, args).thenApply(added -> null);
-    }
-
-    /** A non-zero 32-bit value; only used if the call finds the stream missing. */
-    private static String newEpoch() {
-        int epoch;
-        do {
-            epoch = ThreadLocalRandom.current().nextInt();
-        } while (epoch == 0);
-        return Integer.toUnsignedString(epoch);
     }
 
     @Override
@@ -181,6 +174,31 @@ public final class RedisTimeline implements Timeline {
     }
 
     @Override
+    public CompletableFuture<List<Entry>> readNewest(Scope scope, StreamId after, StreamId before, int limit) {
+        if (before != null && before.compareTo(after.next()) <= 0) {
+            return CompletableFuture.completedFuture(List.of());
+        }
+        Range<String> range = Range.create(after.next().toString(), before == null ? "+" : before.previous().toString());
+        return redis.xrevrange(keys.stream(scope), range, Limit.from(limit)).toCompletableFuture()
+                .thenApply(RedisTimeline::entries);
+    }
+
+    @Override
+    public CompletableFuture<Void> keepScopeSet(String digest, byte[] encoded) {
+        String key = keys.followedSet(digest);
+        long seconds = Math.max(1, retention.dedupTtl().toSeconds());
+        return redis.expire(key, seconds).toCompletableFuture().thenCompose(renewed -> renewed
+                ? CompletableFuture.completedFuture(null)
+                : redis.set(key, encoded, io.lettuce.core.SetArgs.Builder.ex(seconds)).toCompletableFuture()
+                        .thenApply(ok -> null));
+    }
+
+    @Override
+    public CompletableFuture<Optional<byte[]>> scopeSet(String digest) {
+        return redis.get(keys.followedSet(digest)).toCompletableFuture().thenApply(Optional::ofNullable);
+    }
+
+    @Override
     public CompletableFuture<StreamBounds> bounds(Scope scope) {
         CompletableFuture<List<Object>> call = boundsScript.call(redis, ScriptOutputType.MULTI,
                 new String[] {keys.stream(scope), keys.meta(scope)});
@@ -189,13 +207,14 @@ public final class RedisTimeline implements Timeline {
                 (Long) reply.get(1),
                 Optional.ofNullable(text(reply.get(2))).map(StreamId::parse),
                 Optional.ofNullable(text(reply.get(3))).map(StreamId::parse),
-                Optional.ofNullable(text(reply.get(4))).map(StreamId::parse)));
+                Optional.ofNullable(text(reply.get(4))).map(StreamId::parse),
+                (Long) reply.get(5)));
     }
 
     @Override
-    public CompletableFuture<Optional<StreamId>> entryOf(Scope scope, String eventId) {
+    public CompletableFuture<Optional<StreamId>> entryOf(Scope scope, EventId event) {
         // timeline_append.lua keeps the entry id of each event it added under the event's dedup key.
-        return redis.get(keys.dedup(scope, eventId)).toCompletableFuture()
+        return redis.get(keys.dedup(scope, event)).toCompletableFuture()
                 .thenApply(value -> Optional.ofNullable(text(value)).map(StreamId::parse));
     }
 
@@ -210,8 +229,9 @@ public final class RedisTimeline implements Timeline {
     /** A stream message as written by {@code timeline_append.lua}. */
     public static Entry entry(StreamMessage<String, byte[]> message) {
         Map<String, byte[]> body = message.getBody();
-        return new Entry(StreamId.parse(message.getId()), text(body.get("id")), text(body.get("type")),
-                text(body.get("to")), epoch(text(body.get("ep"))), body.get("event"));
+        return new Entry(StreamId.parse(message.getId()), text(body.get("id")), text(body.get("src")),
+                text(body.get("type")), text(body.get("to")), epoch(text(body.get("ep"))), previous(text(body.get("prev"))),
+                body.get("event"));
     }
 
     /** The event's distinct targets, comma-separated: stored with each entry so readers need not parse the JSON. */
@@ -221,6 +241,14 @@ public final class RedisTimeline implements Timeline {
             text.append(text.isEmpty() ? "" : ",").append(scope);
         }
         return text.toString();
+    }
+
+    private static StreamId previous(String text) {
+        try {
+            return text == null ? null : StreamId.parse(text);
+        } catch (IllegalArgumentException corrupt) {
+            return null;
+        }
     }
 
     private static long epoch(String text) {

@@ -35,12 +35,27 @@ public interface Timeline {
     /** Up to {@code limit} entries of {@code scope} before {@code before} (exclusive; null: the newest), newest first. */
     CompletableFuture<List<Entry>> readBefore(Scope scope, StreamId before, int limit);
 
-    /** The scope's epoch, length and oldest and newest entry ids, read together. */
+    /**
+     * Up to {@code limit} entries of {@code scope} after {@code after} and before {@code before} (both exclusive;
+     * {@code before} null: up to the newest), newest first.
+     */
+    CompletableFuture<List<Entry>> readNewest(Scope scope, StreamId after, StreamId before, int limit);
+
+    /** The scope's epoch, length, oldest and newest entry ids and the store's clock, read together. */
     CompletableFuture<StreamBounds> bounds(Scope scope);
 
     /**
-     * The entry event {@code eventId} got in {@code scope}, from the scope's dedup record: empty when the event was
-     * not appended there, or longer ago than the dedup window ({@code alimi.timeline.dedup-ttl}).
+     * Keeps a set of scopes too large for a cursor ({@code io.alimi.event.Cursor.Followed.Stored}) for the dedup
+     * window from now, under its digest: written once, its time-to-live renewed by each later call.
      */
-    CompletableFuture<java.util.Optional<StreamId>> entryOf(Scope scope, String eventId);
+    CompletableFuture<Void> keepScopeSet(String digest, byte[] encoded);
+
+    /** A set kept by {@link #keepScopeSet}, if it is still kept. */
+    CompletableFuture<java.util.Optional<byte[]>> scopeSet(String digest);
+
+    /**
+     * The entry {@code event} got in {@code scope}, from the scope's dedup record: empty when the event was not
+     * appended there, or longer ago than the dedup window ({@code alimi.timeline.dedup-ttl}).
+     */
+    CompletableFuture<java.util.Optional<StreamId>> entryOf(Scope scope, io.alimi.event.EventId event);
 }

@@ -33,6 +33,16 @@ final class Frames {
         return body;
     }
 
+    /** {@code {"scopes":["mall:9"]}}: scopes the cursor followed that the admin lost; they are dropped. */
+    static ObjectNode revoked(Item.Revoked revoked) {
+        ObjectNode body = EventJson.mapper().createObjectNode();
+        ArrayNode scopes = body.putArray("scopes");
+        for (Scope scope : revoked.scopes()) {
+            scopes.add(scope.toString());
+        }
+        return body;
+    }
+
     /** {@code {"reason":"draining","cursor":"…"}} */
     static ObjectNode reconnect(String reason, String cursor) {
         ObjectNode body = EventJson.mapper().createObjectNode();

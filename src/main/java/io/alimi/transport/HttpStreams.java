@@ -14,6 +14,7 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.UncheckedIOException;
+import java.net.SocketAddress;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
@@ -28,12 +29,24 @@ final class HttpStreams {
     private HttpStreams() {
     }
 
-    /** A session ready to stream: joined, with its first items (ready, gaps, replay), and its connection slot. */
-    record Opened(Session session, List<Item> first, Limits.Permit permit) implements AutoCloseable {
+    /** A session joined: its first items (ready, revoked scopes, gaps, replay) are to be written first. */
+    record Joined(Session session, List<Item> first) {
+    }
+
+    /** A stream opened: its session and the client's connection slot; the caller closes it. */
+    record Opened(StreamAccess.Grant grant, Joined joined, Limits.Permit permit) implements AutoCloseable {
+        Session session() {
+            return joined.session();
+        }
+
+        List<Item> first() {
+            return joined.first();
+        }
+
         @Override
         public void close() {
             try {
-                session.close();
+                joined.session().close();
             } finally {
                 permit.close();
             }
@@ -41,51 +54,62 @@ final class HttpStreams {
     }
 
     /**
-     * Checks the request (connect rate of its address, the node's admission rate, credentials, scopes, cursor,
-     * connection limits), opens a session and joins it; a {@code live} stream (not a poll) may also follow the
-     * admin's unread count. When any step refuses (or the node drains, or Redis is unreachable) the problem is sent
-     * and the result is empty; otherwise the caller owns the result and must close it. Both rates are checked before
-     * a ticket is redeemed, so a client they refuse still holds its ticket.
+     * A request to stream, as every transport has it.
+     *
+     * @param cursor    the cursor text the client sent, if any (SSE {@code Last-Event-ID}, a {@code cursor} parameter)
+     * @param transport {@code sse}, {@code ws} or {@code poll}: what its connection slot is counted under
+     * @param live      a stream (SSE, WebSocket) rather than a poll: it may follow the unread count
      */
-    static Optional<Opened> open(Relay relay, StreamAccess access, ServerRequest req, ServerResponse res,
-                                 Optional<String> cursor, boolean live) {
-        StreamAccess.Grant grant;
-        Limits.Permit permit;
+    record Request(SocketAddress peer, Headers headers, Parameters query, Optional<String> cursor, String transport,
+                   boolean live) {
+    }
+
+    /**
+     * Checks the request (connect rate of its address, the node's admission rate, credentials, scopes, cursor,
+     * connection limits), then {@link #join joins} a session: the one way every transport opens a stream. Both
+     * rates are checked before a ticket is redeemed, so a client they refuse still holds its ticket.
+     *
+     * @throws StreamAccess.Refused with the problem to answer (or to close with), whatever step refused
+     */
+    static Opened open(Relay relay, StreamAccess access, Request request) throws StreamAccess.Refused {
+        access.admit(request.peer(), request.headers());
+        StreamAccess.Credentials credentials = credentials(access, request.headers(), request.query());
+        access.admitStream(credentials);
+        StreamAccess.Grant grant = access.check(credentials, request.query().first("scopes").asOptional(), request.cursor());
+        Limits.Permit permit = access.acquire(grant, request.transport());
         try {
-            access.admit(req.remotePeer().address(), req.headers());
-            StreamAccess.Credentials credentials = credentials(access, req.headers(), req.query());
-            access.admitStream(credentials);
-            grant = access.check(credentials, req.query().first("scopes").asOptional(), cursor);
-            permit = access.acquire(grant, live ? "sse" : "poll");
-        } catch (StreamAccess.Refused refused) {
-            refuse(res, refused.problem());
-            return Optional.empty();
+            return new Opened(grant, join(relay, grant, grant.cursor(), request.live() && wantsUnread(request.query())), permit);
+        } catch (StreamAccess.Refused | RuntimeException | Error e) {
+            permit.close();
+            throw e;
         }
+    }
+
+    /**
+     * Opens a session for a checked grant and joins it from {@code cursor}: how a stream starts, and how a
+     * WebSocket resumes from another cursor on the same connection. The caller owns the session.
+     *
+     * @throws StreamAccess.Refused 503 while the node drains or when Redis cannot be reached
+     */
+    static Joined join(Relay relay, StreamAccess.Grant grant, Optional<io.alimi.event.Cursor> cursor, boolean unread)
+            throws StreamAccess.Refused {
         Session session;
         try {
             session = relay.open(grant.identity(), grant.scopes());
         } catch (Relay.Draining draining) {
-            permit.close();
-            Problem.unavailable("this node is shutting down; connect again").send(res);
-            return Optional.empty();
-        } catch (RuntimeException | Error e) {
-            permit.close();
-            throw e;
+            throw new StreamAccess.Refused(Problem.unavailable("this node is shutting down; connect again"));
         }
         try {
-            List<Item> first = session.join(grant.cursor());
-            if (live && wantsUnread(req.query())) {
+            List<Item> first = session.join(cursor, grant.identity().profile().scopes());
+            if (unread) {
                 relay.followUnread(session, grant.identity().profile().adminNo(), grant.identity().profile().scopes());
             }
-            return Optional.of(new Opened(session, first, permit));
+            return new Joined(session, first);
         } catch (CompletionException | UncheckedIOException e) {
             session.close();
-            permit.close();
-            Problem.unavailable("the timeline store cannot be reached; connect again").send(res);
-            return Optional.empty();
+            throw new StreamAccess.StoreUnreachable();
         } catch (RuntimeException | Error e) {
             session.close();
-            permit.close();
             throw e;
         }
     }

@@ -29,8 +29,8 @@ import java.util.concurrent.TimeUnit;
  * </pre>
  *
  * Answers at once with whatever is after the cursor, else waits up to {@code wait} seconds (0 to 60, default 25)
- * for something to arrive: {@code {"cursor":"…","events":[…],"gaps":[…]}}. Send the returned cursor with the next
- * poll. Without a cursor, the first poll starts from now. While the node drains, {@code "reconnect":"draining"} is
+ * for something to arrive: {@code {"cursor":"…","events":[…],"gaps":[…]}}, with {@code "revoked":[…]} when the
+ * cursor names scopes the admin lost (they are dropped). Send the returned cursor with the next poll. Without a cursor, the first poll starts from now. While the node drains, {@code "reconnect":"draining"} is
  * set and the poll answers at once.
  */
 public final class PollService implements HttpService {
@@ -59,13 +59,17 @@ public final class PollService implements HttpService {
             HttpStreams.refuse(res, refused.problem());
             return;
         }
-        Optional<HttpStreams.Opened> opened = HttpStreams.open(relay, access, req, res, req.query().first("cursor").asOptional(), false);
-        if (opened.isEmpty()) {
+        HttpStreams.Opened opened;
+        try {
+            opened = HttpStreams.open(relay, access, new HttpStreams.Request(req.remotePeer().address(), req.headers(),
+                    req.query(), req.query().first("cursor").asOptional(), "poll", false));
+        } catch (StreamAccess.Refused refused) {
+            HttpStreams.refuse(res, refused.problem());
             return;
         }
-        Session session = opened.get().session();
+        Session session = opened.session();
         try {
-            List<Item> items = new ArrayList<>(opened.get().first());
+            List<Item> items = new ArrayList<>(opened.first());
             items.removeIf(item -> item instanceof Item.Ready);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(waitSeconds);
             while (!hasNews(items) && session.ending().isEmpty() && deadline - System.nanoTime() > 0) {
@@ -77,12 +81,13 @@ public final class PollService implements HttpService {
             res.header(HeaderNames.CACHE_CONTROL, "no-store");
             res.send(body(cursor, items, reconnect));
         } finally {
-            opened.get().close();
+            opened.close();
         }
     }
 
     private static boolean hasNews(List<Item> items) {
-        return items.stream().anyMatch(item -> item instanceof Item.Event || item instanceof Item.Gap);
+        return items.stream().anyMatch(item -> item instanceof Item.Event || item instanceof Item.Gap
+                || item instanceof Item.Revoked);
     }
 
     private static int waitSeconds(Optional<String> text) throws StreamAccess.Refused {
@@ -119,6 +124,12 @@ public final class PollService implements HttpService {
                 }
             }
             json.writeEndArray();
+            for (Item item : items) {
+                if (item instanceof Item.Revoked revoked) {
+                    json.writeFieldName("revoked");
+                    json.writeTree(Frames.revoked(revoked).get("scopes"));
+                }
+            }
             if (reconnect.isPresent()) {
                 json.writeStringField("reconnect", reconnect.get());
             }

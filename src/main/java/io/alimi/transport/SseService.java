@@ -28,10 +28,12 @@ import java.util.Optional;
  * new EventSource('/v1/stream?ticket=…')   // in a browser: a one-time ticket from POST /v1/tickets
  * </pre>
  *
- * Every message's {@code id:} is the cursor to resume from; {@code event:} is the CloudEvents type or one of
- * Alimi's: {@code ready} (first), {@code gap}, {@code reconnect} (last: draining, lifetime, slow-consumer,
- * reauth). A comment line is written when idle for the heartbeat interval. The stream ends by itself after its
- * lifetime so clients spread over nodes.
+ * Every message's {@code id:} is the cursor to resume from; {@code event:} is the CloudEvents type (see
+ * {@link SseWriter} for the types that are sent as plain messages instead, and {@code dispatch=message}, which
+ * sends every event so) or one of Alimi's: {@code ready} (first), {@code alimi.revoked}, {@code gap},
+ * {@code unread}, {@code alimi.cursor} (the cursor moved), {@code reconnect} (last: draining, lifetime,
+ * slow-consumer, reauth). A comment line is written when idle for the heartbeat interval. The stream ends by itself
+ * after its lifetime so clients spread over nodes.
  */
 public final class SseService implements HttpService {
 
@@ -53,27 +55,33 @@ public final class SseService implements HttpService {
 
     private void stream(ServerRequest req, ServerResponse res) {
         Optional<String> cursor = req.headers().first(LAST_EVENT_ID).or(() -> req.query().first("lastEventId").asOptional());
-        Optional<HttpStreams.Opened> opened = HttpStreams.open(relay, access, req, res, cursor, true);
-        if (opened.isEmpty()) {
+        boolean typed;
+        HttpStreams.Opened opened;
+        try {
+            typed = SseWriter.typed(req.query().first("dispatch").asOptional());
+            opened = HttpStreams.open(relay, access, new HttpStreams.Request(req.remotePeer().address(), req.headers(),
+                    req.query(), cursor, "sse", true));
+        } catch (StreamAccess.Refused refused) {
+            HttpStreams.refuse(res, refused.problem());
             return;
         }
-        Session session = opened.get().session();
+        Session session = opened.session();
         try {
             res.status(Status.OK_200);
             res.header(HeaderNames.CONTENT_TYPE, "text/event-stream");
             res.header(HeaderNames.CACHE_CONTROL, "no-store");
             res.header(ACCEL_BUFFERING, "no");
             OutputStream out = res.outputStream();
-            SseWriter sse = new SseWriter(out);
+            SseWriter sse = new SseWriter(out, typed);
             sse.retry(relay.retryMillis());
-            sse.items(opened.get().first());
+            sse.items(opened.first());
             sse.flush();
             pump(session, sse);
             out.close();
         } catch (ServerConnectionException | UncheckedIOException | IOException gone) {
             // The client went away; it resumes from the last id it received.
         } finally {
-            opened.get().close();
+            opened.close();
         }
     }
 

@@ -31,8 +31,9 @@ import java.util.Set;
  * explicitly allowed: URLs end up in access logs, proxies and browser history, tickets expire in seconds.
  *
  * <p>The admin's token gives the scopes they are entitled to; {@code scopes} may narrow them, never widen (403
- * naming the scope); a cursor may only name scopes the admin is entitled to (403 otherwise: a cursor is opaque,
- * not a capability).
+ * naming the scope). A cursor is opaque, not a capability: it never adds a scope to what is followed. One that
+ * names scopes the admin no longer has is not refused — those are dropped and the client is told (see
+ * {@code Session#join}); one that cannot be read is refused (400, naming what is wrong).
  */
 public final class StreamAccess {
 
@@ -58,7 +59,7 @@ public final class StreamAccess {
     }
 
     /** A refused request, with the problem to answer. */
-    static final class Refused extends Exception {
+    static class Refused extends Exception {
         private final transient Problem problem;
 
         Refused(Problem problem) {
@@ -68,6 +69,13 @@ public final class StreamAccess {
 
         Problem problem() {
             return problem;
+        }
+    }
+
+    /** Refused because the timeline store cannot be reached (503: connect again after a delay). */
+    static final class StoreUnreachable extends Refused {
+        StoreUnreachable() {
+            super(Problem.unavailable("the timeline store cannot be reached; connect again"));
         }
     }
 
@@ -225,6 +233,15 @@ public final class StreamAccess {
         }
     }
 
+    /** Reads cursor text a client sent, or refuses it (400) saying what is wrong with it. */
+    static Cursor cursor(String text) throws Refused {
+        try {
+            return Cursor.decode(text);
+        } catch (InvalidEventException e) {
+            throw new Refused(Problem.badRequest(e.getMessage()));
+        }
+    }
+
     /**
      * @param scopes the {@code scopes} parameter: comma-separated, empty for all entitled scopes
      * @param cursor the cursor to resume from, if any
@@ -242,17 +259,7 @@ public final class StreamAccess {
         }
         Optional<Cursor> resume = Optional.empty();
         if (cursor.isPresent() && !cursor.get().isEmpty()) {
-            try {
-                resume = Optional.of(Cursor.decode(cursor.get()));
-            } catch (InvalidEventException e) {
-                throw new Refused(Problem.badRequest(e.getMessage()));
-            }
-            for (Cursor.Position position : resume.get().positions()) {
-                if (!entitled.contains(position.scope())) {
-                    throw new Refused(Problem.forbidden("the cursor names scope " + position.scope()
-                            + ", which is not one of this admin's scopes"));
-                }
-            }
+            resume = Optional.of(cursor(cursor.get()));
         }
         return new Grant(identity, List.copyOf(followed), resume, credentials.ticket().isPresent());
     }

@@ -35,15 +35,17 @@ import java.util.logging.Logger;
  * </pre>
  *
  * Server frames (text, JSON): {@code {"op":"ready","cursor":…,"scopes":[…],"resumed":…}} first, then
- * {@code {"cursor":…,"event":{…}}}, {@code {"cursor":…,"gap":{…}}} and {@code {"cursor":…}} (the cursor moved),
- * and before the server closes, {@code {"op":"reconnect","reason":…,"cursor":…}}. WebSocket pings are the
+ * {@code {"op":"revoked","cursor":…,"scopes":[…]}} when the cursor names scopes the admin lost (they are dropped),
+ * {@code {"cursor":…,"event":{…}}}, {@code {"cursor":…,"gap":{…}}}, {@code {"op":"unread",…}} and
+ * {@code {"cursor":…}} (the cursor moved), and before the server closes, {@code {"op":"reconnect","reason":…,"cursor":…}}. WebSocket pings are the
  * heartbeat. Client frames: {@code {"op":"resume","cursor":"…"}} restarts delivery from that cursor,
  * {@code {"op":"ping"}} is answered {@code {"op":"pong"}}.
  *
  * <p>Close codes: 1000 stream lifetime reached (reconnect now), 1012 node draining (reconnect, to another node),
  * 1013 too slow to keep up, or over a connection limit or the node's admission rate, or tokens cannot be checked
  * right now (reconnect after a delay; a refusal's reason starts with it: {@code retry after 7 s: …}), 1011 the
- * timeline store is unreachable (reconnect after a delay), 4400 bad request (the reason says what), 4401 missing,
+ * timeline store is unreachable or the connection failed on the server (reconnect after a delay, from the last
+ * cursor; the slot is released only once the socket is closed), 4400 bad request (the reason says what), 4401 missing,
  * invalid, revoked or expired credentials (get a new token or ticket), 4403 scope or origin not allowed.
  */
 public final class WsEndpoint {
@@ -100,10 +102,9 @@ public final class WsEndpoint {
         private final ReentrantLock sending = new ReentrantLock();
         private volatile HttpPrologue prologue;
         private volatile Headers headers;
-        private volatile StreamAccess.Grant grant;
-        private volatile Limits.Permit permit;
-        private volatile String resumeFrom;
+        private volatile Cursor resumeFrom;
         private volatile boolean open = true;
+        private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
         private volatile Session session;
 
         @Override
@@ -117,29 +118,12 @@ public final class WsEndpoint {
 
         @Override
         public void onOpen(WsSession ws) {
-            try {
-                Optional<String> origin = headers.first(HeaderNames.ORIGIN);
-                if (!access.origins().allows(origin, headers.first(HeaderNames.HOST))) {
-                    throw new StreamAccess.Refused(Problem.forbidden("origin is not allowed"));
-                }
-                access.admit(ws.socketContext().remotePeer().address(), headers);
-                StreamAccess.Credentials credentials = HttpStreams.credentials(access, headers, prologue.query());
-                access.admitStream(credentials);
-                grant = access.check(credentials,
-                        prologue.query().first("scopes").asOptional(), prologue.query().first("cursor").asOptional());
-                permit = access.acquire(grant, "ws");
-            } catch (StreamAccess.Refused refused) {
-                int code = closeCode(refused.problem());
-                close(ws, code, reason(code, refused.problem()));
+            Optional<String> origin = headers.first(HeaderNames.ORIGIN);
+            if (!access.origins().allows(origin, headers.first(HeaderNames.HOST))) {
+                close(ws, FORBIDDEN, "origin is not allowed");
                 return;
             }
-            Thread.ofVirtual().name("alimi-ws").start(() -> {
-                try {
-                    write(ws);
-                } finally {
-                    permit.close();
-                }
-            });
+            Thread.ofVirtual().name("alimi-ws").start(() -> write(ws));
         }
 
         @Override
@@ -155,14 +139,12 @@ public final class WsEndpoint {
             switch (op) {
                 case "ping" -> send(ws, "{\"op\":\"pong\"}");
                 case "resume" -> {
-                    String cursor = message.path("cursor").asText("");
-                    Optional<String> problem = checkCursor(cursor);
-                    if (problem.isPresent()) {
-                        close(ws, problem.get().startsWith("forbidden:") ? FORBIDDEN : BAD_REQUEST,
-                                problem.get().substring(problem.get().indexOf(':') + 2));
+                    try {
+                        resumeFrom = StreamAccess.cursor(message.path("cursor").asText(""));
+                    } catch (StreamAccess.Refused refused) {
+                        close(ws, BAD_REQUEST, refused.problem().detail());
                         return;
                     }
-                    resumeFrom = cursor;
                     Session current = session;
                     if (current != null) {
                         current.wake();
@@ -200,58 +182,60 @@ public final class WsEndpoint {
             }
         }
 
-        /** A cursor sent in a resume message must be valid and name only scopes this admin may follow. */
-        private Optional<String> checkCursor(String text) {
-            try {
-                Cursor cursor = Cursor.decode(text);
-                for (Cursor.Position position : cursor.positions()) {
-                    if (!grant.identity().profile().scopes().contains(position.scope())) {
-                        return Optional.of("forbidden: the cursor names scope " + position.scope()
-                                + ", which is not one of this admin's scopes");
-                    }
-                }
-                return Optional.empty();
-            } catch (InvalidEventException e) {
-                return Optional.of("bad: " + e.getMessage());
-            }
-        }
-
-        /** The writer thread: join, then live items, heartbeats as pings, until the session or socket ends. */
+        /**
+         * The writer thread: opens the stream (the same checks and session as SSE and long-poll), then writes live
+         * items, heartbeats as pings, until the session or socket ends; a resume message joins a new session from
+         * its cursor. Whatever fails closes the socket with a close code first; only then is the slot released.
+         */
         private void write(WsSession ws) {
-            Optional<Cursor> cursor = grant.cursor();
+            HttpStreams.Opened opened;
             try {
+                opened = HttpStreams.open(relay, access, new HttpStreams.Request(ws.socketContext().remotePeer().address(),
+                        headers, prologue.query(), prologue.query().first("cursor").asOptional(), "ws", true));
+            } catch (StreamAccess.StoreUnreachable unreachable) {
+                close(ws, UNAVAILABLE, "the timeline store cannot be reached; reconnect");
+                return;
+            } catch (StreamAccess.Refused refused) {
+                int code = closeCode(refused.problem());
+                close(ws, code, reason(code, refused.problem()));
+                return;
+            } catch (RuntimeException | Error e) {
+                LOG.log(Level.WARNING, "a WebSocket stream could not be opened", e);
+                close(ws, UNAVAILABLE, "internal error; reconnect");
+                return;
+            }
+            try {
+                HttpStreams.Joined joined = opened.joined();
                 while (open) {
+                    session = joined.session();
                     try {
-                        session = relay.open(grant.identity(), grant.scopes());
-                    } catch (Relay.Draining draining) {
-                        close(ws, DRAINING, "draining");
-                        return;
-                    }
-                    try {
-                        List<Item> first;
-                        try {
-                            first = session.join(cursor);
-                            if (HttpStreams.wantsUnread(prologue.query())) {
-                                relay.followUnread(session, grant.identity().profile().adminNo(),
-                                        grant.identity().profile().scopes());
-                            }
-                        } catch (java.util.concurrent.CompletionException e) {
-                            close(ws, UNAVAILABLE, "the timeline store cannot be reached; reconnect");
-                            return;
-                        }
-                        if (!send(ws, first) || !pump(ws, session)) {
+                        if (!send(ws, joined.first()) || !pump(ws, joined.session())) {
                             return;
                         }
                     } finally {
-                        session.close();
+                        joined.session().close();
                     }
-                    cursor = Optional.of(Cursor.decode(resumeFrom));
+                    Cursor cursor = resumeFrom;
                     resumeFrom = null;
+                    try {
+                        joined = HttpStreams.join(relay, opened.grant(), Optional.of(cursor),
+                                HttpStreams.wantsUnread(prologue.query()));
+                    } catch (StreamAccess.StoreUnreachable unreachable) {
+                        close(ws, UNAVAILABLE, "the timeline store cannot be reached; reconnect");
+                        return;
+                    } catch (StreamAccess.Refused draining) {
+                        close(ws, DRAINING, "draining");
+                        return;
+                    }
                 }
-            } catch (InvalidEventException | RuntimeException e) {
+            } catch (RuntimeException | Error e) {
                 if (open) {
-                    LOG.log(Level.FINE, "WebSocket writer stopped", e);
+                    LOG.log(Level.WARNING, "a WebSocket stream failed; closing it", e);
+                    close(ws, UNAVAILABLE, "internal error; reconnect");
                 }
+            } finally {
+                close(ws, UNAVAILABLE, "internal error; reconnect");
+                opened.permit().close();
             }
         }
 
@@ -320,6 +304,12 @@ public final class WsEndpoint {
                     body.set("gap", Frames.gap(gap));
                     yield body.toString();
                 }
+                case Item.Revoked revoked -> {
+                    ObjectNode body = Frames.revoked(revoked);
+                    body.put("op", "revoked");
+                    body.put("cursor", item.cursor());
+                    yield body.toString();
+                }
                 case Item.Advance advance -> "{\"cursor\":\"" + advance.cursor() + "\"}";
                 case Item.Unread unread -> Frames.unread(unread).put("op", "unread").toString();
             };
@@ -339,6 +329,10 @@ public final class WsEndpoint {
         }
 
         private void close(WsSession ws, int code, String reason) {
+            open = false;
+            if (!closing.compareAndSet(false, true)) {
+                return;
+            }
             sending.lock();
             try {
                 // A close reason is at most 123 bytes.
@@ -348,7 +342,6 @@ public final class WsEndpoint {
                 // already gone
             } finally {
                 sending.unlock();
-                open = false;
             }
         }
     }

@@ -346,8 +346,23 @@ class BridgeIT {
         }
 
         @Override
-        public CompletableFuture<java.util.Optional<StreamId>> entryOf(Scope scope, String eventId) {
-            return delegate.entryOf(scope, eventId);
+        public CompletableFuture<List<Entry>> readNewest(Scope scope, StreamId after, StreamId before, int limit) {
+            return delegate.readNewest(scope, after, before, limit);
+        }
+
+        @Override
+        public CompletableFuture<Void> keepScopeSet(String digest, byte[] encoded) {
+            return delegate.keepScopeSet(digest, encoded);
+        }
+
+        @Override
+        public CompletableFuture<java.util.Optional<byte[]>> scopeSet(String digest) {
+            return delegate.scopeSet(digest);
+        }
+
+        @Override
+        public CompletableFuture<java.util.Optional<StreamId>> entryOf(Scope scope, io.alimi.event.EventId event) {
+            return delegate.entryOf(scope, event);
         }
     }
 }

@@ -15,6 +15,7 @@ import io.alimi.Main;
 import io.alimi.event.Cursor;
 import io.alimi.event.Scope;
 import io.alimi.support.Closer;
+import io.alimi.support.Cursors;
 import io.alimi.support.AdminService;
 import io.alimi.support.Await;
 import io.alimi.support.Http;
@@ -213,16 +214,26 @@ class HardeningIT {
     }
 
     @Test
-    void cursorForAScopeNotEntitled() throws JOSEException {
+    void aCursorNamingAScopeNotEntitledGivesNothingOfItAndSaysItIsDropped() throws JOSEException {
         Main.Running node = node();
-        new Publisher(node.port()).publish("h-1", "mall:2");
-        String theirs = new Cursor(List.of(new Cursor.Position(Scope.mall("2"), 0, 0, 0)), List.of()).encode();
+        Publisher publisher = new Publisher(node.port());
+        publisher.publish("h-0", "mall:1");
+        String theirs = Cursors.at(List.of(Scope.mall("1"), Scope.mall("2")), 1);
+        publisher.publish("h-1", "mall:2");
+        publisher.publish("h-2", "mall:1");
         String token = hs256(claims().build(), SECRET);
         Http.Reply reply = new Http(node.port()).get("/v1/poll?wait=0&cursor=" + theirs, "Authorization", "Bearer " + token);
-        assertRefused(403, reply);
+        assertEquals(200, reply.status(), reply.body());
+        assertEquals("[\"mall:2\"]", reply.json().get("revoked").toString());
+        assertFalse(reply.body().contains("h-1"), reply.body());
+        assertTrue(reply.body().contains("h-2"), reply.body());
         SseClient sse = closer.add(SseClient.connect(node.port(), token, "", theirs));
-        assertEquals(403, sse.status());
-        assertTrue(sse.statusBody().contains("mall:2"), sse.statusBody());
+        assertEquals(200, sse.status());
+        sse.next(WAIT);
+        SseClient.Event revoked = sse.next(WAIT);
+        assertEquals("alimi.revoked", revoked.type());
+        assertEquals("[\"mall:2\"]", revoked.json().get("scopes").toString());
+        assertEquals(List.of("h-0", "h-2"), sse.ids(2, WAIT));
     }
 
     // Tokens in URLs and tickets

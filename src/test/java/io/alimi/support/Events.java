@@ -21,6 +21,15 @@ public final class Events {
                 + "\"targets\":\"" + targets + "\",\"data\":" + data + "}";
     }
 
+    /** The same from another producer: {@code source} instead of {@code /orders}. */
+    public static String json(String source, String id, String targets, String data) {
+        return json(id, targets, data).replace("\"source\":\"/orders\"", "\"source\":\"" + source + "\"");
+    }
+
+    public static Envelope envelope(String source, String id, String targets) {
+        return read(json(source, id, targets, "{\"orderNo\":\"" + id + "\"}"));
+    }
+
     public static String json(String id, String targets) {
         return json(id, targets, "{\"orderNo\":\"" + id + "\"}");
     }

@@ -184,15 +184,41 @@ public final class SseClient implements AutoCloseable {
         }
     }
 
-    /** The next event that is not of a type in {@code skip}. */
+    /** The next event that is not of a type in {@code skip}, nor a moved cursor ({@code alimi.cursor}). */
     public Event nextExcept(Duration timeout, String... skip) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             Event event = next(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
-            if (!List.of(skip).contains(event.type())) {
+            if (!List.of(skip).contains(event.type()) && !event.type().equals("alimi.cursor")) {
                 return event;
             }
         }
+    }
+
+    /** Whether an SSE event is one of Alimi's own messages rather than a CloudEvent. */
+    public static boolean control(Event event) {
+        return List.of("ready", "gap", "reconnect", "unread").contains(event.type()) || event.type().startsWith("alimi.");
+    }
+
+    /** The next CloudEvent (Alimi's own messages skipped). */
+    public Event nextCloudEvent(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            Event event = next(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+            if (!control(event)) {
+                return event;
+            }
+        }
+    }
+
+    /** The event ids of the next {@code n} CloudEvents, all within {@code timeout}. */
+    public List<String> ids(int n, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        List<String> ids = new ArrayList<>();
+        while (ids.size() < n) {
+            ids.add(nextCloudEvent(Duration.ofNanos(Math.max(1, deadline - System.nanoTime()))).json().get("id").asText());
+        }
+        return ids;
     }
 
     /** Whatever has arrived so far, without waiting. */

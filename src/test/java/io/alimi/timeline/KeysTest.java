@@ -1,5 +1,6 @@
 package io.alimi.timeline;
 
+import io.alimi.event.EventId;
 import io.alimi.event.Scope;
 import io.lettuce.core.cluster.SlotHash;
 import org.junit.jupiter.api.Test;
@@ -16,7 +17,10 @@ class KeysTest {
     void onASingleRedisEachScopeIsItsOwnHashTag() {
         Keys keys = new Keys("alimi:");
         assertEquals("alimi:tl:{mall:1}", keys.stream(Scope.mall("1")));
-        assertEquals("alimi:tl:{mall:1}:ev:e-1", keys.dedup(Scope.mall("1"), "e-1"));
+        assertEquals("alimi:tl:{mall:1}:sid:" + new EventId("/orders", "e-1").keyText(),
+                keys.dedup(Scope.mall("1"), new EventId("/orders", "e-1")));
+        assertEquals("alimi:tl:{mall:1}:ev:e-1", keys.legacyDedup(Scope.mall("1"), "e-1"));
+        assertEquals("alimi:tl:{mall:1}:ev:e-1", keys.dedup(Scope.mall("1"), new EventId(null, "e-1")));
     }
 
     @Test
@@ -27,7 +31,8 @@ class KeysTest {
         assertEquals("alimi:tl:{s6}:mall:1", keys.stream(mall));
         int slot = SlotHash.getSlot(keys.stream(mall));
         assertEquals(slot, SlotHash.getSlot(keys.meta(mall)));
-        assertEquals(slot, SlotHash.getSlot(keys.dedup(mall, "e-1")));
+        assertEquals(slot, SlotHash.getSlot(keys.dedup(mall, new EventId("/orders", "e-1"))));
+        assertEquals(slot, SlotHash.getSlot(keys.legacyDedup(mall, "e-1")));
     }
 
     @Test

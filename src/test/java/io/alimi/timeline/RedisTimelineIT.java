@@ -1,6 +1,7 @@
 package io.alimi.timeline;
 
 import io.alimi.event.Envelope;
+import io.alimi.event.EventId;
 import io.alimi.event.Scope;
 import io.alimi.support.Await;
 import io.alimi.support.Events;
@@ -89,15 +90,17 @@ class RedisTimelineIT {
         }
     }
 
+    private static final EventId ORDERS_E9 = new EventId("/orders", "e-9");
+
     @Test
-    void theEntryOfAnEventInEachScopeCanBeLookedUpByItsId() {
+    void theEntryOfAnEventInEachScopeCanBeLookedUpByItsSourceAndId() {
         RedisTimeline timeline = timeline();
         Appended appended = append(timeline, Events.envelope("e-9", "mall:1,admin:42")).get(0);
 
-        assertEquals(java.util.Optional.of(appended.placements().get(0).entryId()), timeline.entryOf(MALL_1, "e-9").join());
-        assertEquals(java.util.Optional.of(appended.placements().get(1).entryId()), timeline.entryOf(ADMIN_42, "e-9").join());
-        assertEquals(java.util.Optional.empty(), timeline.entryOf(Scope.mall("2"), "e-9").join());
-        assertEquals(java.util.Optional.empty(), timeline.entryOf(MALL_1, "never-sent").join());
+        assertEquals(java.util.Optional.of(appended.placements().get(0).entryId()), timeline.entryOf(MALL_1, ORDERS_E9).join());
+        assertEquals(java.util.Optional.of(appended.placements().get(1).entryId()), timeline.entryOf(ADMIN_42, ORDERS_E9).join());
+        assertEquals(java.util.Optional.empty(), timeline.entryOf(Scope.mall("2"), ORDERS_E9).join());
+        assertEquals(java.util.Optional.empty(), timeline.entryOf(MALL_1, new EventId("/orders", "never-sent")).join());
     }
 
     @Test
@@ -123,6 +126,100 @@ class RedisTimelineIT {
 
         List<String> stored = timeline.readAfter(MALL_1, StreamId.ZERO, 10_000).join().stream().map(Entry::eventId).toList();
         assertEquals(events.stream().map(Envelope::id).toList(), stored);
+    }
+
+    @Test
+    void twoProducersNumberingTheirEventsAlikeAreBothKeptAndEachOnesRetryIsADuplicateOfItsOwn() {
+        RedisTimeline timeline = timeline();
+        Appended a = append(timeline, Events.envelope("/billing", "1", "mall:1")).get(0);
+        Appended b = append(timeline, Events.envelope("/claims", "1", "mall:1")).get(0);
+        assertFalse(a.duplicate());
+        assertFalse(b.duplicate(), "same id, another source: another event");
+        Appended retried = append(timeline, Events.envelope("/claims", "1", "mall:1")).get(0);
+        assertTrue(retried.duplicate());
+        assertEquals("/claims", retried.source());
+        assertEquals(b.placements().get(0).entryId(), retried.placements().get(0).entryId());
+        List<Entry> stored = timeline.readAfter(MALL_1, StreamId.ZERO, 10).join();
+        assertEquals(List.of("/billing", "/claims"), stored.stream().map(Entry::source).toList());
+        assertEquals(new EventId("/claims", "1"), stored.get(1).event());
+    }
+
+    /** Streams written before sources were recorded: their dedup keys are by id alone, and entries have no src. */
+    private static StreamId legacyAppend(RedisTimeline timeline, Scope scope, String id, String json, String epoch) {
+        var redis = connection.sync();
+        String entry = redis.xadd(timeline.keys().stream(scope), java.util.Map.of(
+                "id", bytes(id), "type", bytes("order.created"), "to", bytes(scope.toString()), "ep", bytes(epoch),
+                "event", bytes(json)));
+        redis.hset(timeline.keys().meta(scope), "epoch", bytes(epoch));
+        redis.set(timeline.keys().legacyDedup(scope, id), bytes(entry));
+        return StreamId.parse(entry);
+    }
+
+    private static byte[] bytes(String text) {
+        return text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void dedupRecordsWrittenBeforeSourcesCountedStillStopARetryOfTheSameEventButNotAnotherSourcesForOneWindow() {
+        RedisTimeline timeline = timeline(new Retention(100, Duration.ofDays(1), Duration.ofSeconds(2)));
+        StreamId old = legacyAppend(timeline, MALL_1, "7", Events.json("/orders", "7", "mall:1", "{}"), "123456789");
+
+        Appended retried = append(timeline, Events.envelope("/orders", "7", "mall:1")).get(0);
+        assertTrue(retried.duplicate(), "the same event, retried across the upgrade");
+        assertEquals(old, retried.placements().get(0).entryId());
+        Appended other = append(timeline, Events.envelope("/claims", "7", "mall:1")).get(0);
+        assertFalse(other.duplicate(), "another producer's event 7");
+        assertEquals(2, timeline.readAfter(MALL_1, StreamId.ZERO, 10).join().size());
+        assertEquals(null, timeline.readAfter(MALL_1, StreamId.ZERO, 10).join().get(0).source(), "stored before sources");
+        assertEquals(new EventId(null, "7").hash(), LiveEventHash.of(timeline.readAfter(MALL_1, StreamId.ZERO, 1).join().get(0)));
+
+        // Its record is by id alone and says nothing of a source: within the window, any "7" with that entry gone
+        // counts as the same event (a second copy is the worse mistake); after it, only the new records count.
+        connection.sync().xtrim(timeline.keys().stream(MALL_1), io.lettuce.core.XTrimArgs.Builder.minId(old.next().toString()));
+        assertTrue(append(timeline, Events.envelope("/orders", "7", "mall:1")).get(0).duplicate());
+        Await.until(Duration.ofSeconds(10), "the legacy window is over", () -> {
+            connection.sync().set(timeline.keys().legacyDedup(MALL_1, "8"), bytes(old.toString()));
+            return !append(timeline, Events.envelope("/orders", "8", "mall:1")).get(0).duplicate();
+        });
+    }
+
+    /** What a session remembers an entry by. */
+    private static final class LiveEventHash {
+        static long of(Entry entry) {
+            return entry.event().hash();
+        }
+    }
+
+    @Test
+    void aNewStreamsEpochIsItsCreationTimeAndItsFirstEntryIsExactlyThere() {
+        RedisTimeline timeline = timeline();
+        long before = System.currentTimeMillis();
+        Appended first = append(timeline, Events.envelope("e-1", "mall:1")).get(0);
+        StreamBounds bounds = timeline.bounds(MALL_1).join();
+        assertTrue(bounds.epochNumber() >= StreamBounds.TIME_EPOCHS);
+        assertEquals(bounds.createdMillis(), bounds.epochNumber());
+        assertEquals(new StreamId(bounds.createdMillis(), 0), first.placements().get(0).entryId());
+        assertTrue(Math.abs(bounds.createdMillis() - before) < 60_000, "the Redis clock: " + bounds.createdMillis());
+        assertTrue(bounds.timeMillis() >= bounds.createdMillis());
+        assertEquals(0, StreamBounds.created(123_456_789L), "a random epoch from before: no creation time");
+    }
+
+    @Test
+    void everyEntryNamesTheOneBeforeItSoAReaderSeesWhatRetentionTookFromTheFirstEntryItReads() {
+        RedisTimeline timeline = timeline(new Retention(10, Duration.ofDays(30), Duration.ofHours(1)));
+        List<StreamId> ids = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            ids.add(append(timeline, Events.envelope("e-" + i, "mall:1")).get(0).placements().get(0).entryId());
+        }
+        List<Entry> kept = timeline.readAfter(MALL_1, StreamId.ZERO, 100).join();
+        StreamId trimmed = timeline.bounds(MALL_1).join().trimmed().orElseThrow();
+        assertEquals(trimmed, kept.get(0).previous(), "the first kept entry names the newest removed one");
+        for (int k = 1; k < kept.size(); k++) {
+            assertEquals(kept.get(k - 1).id(), kept.get(k).previous());
+        }
+        assertEquals(ids.get(ids.size() - 1), kept.get(kept.size() - 1).id());
+        append(timeline, Events.envelope("x-1", "admin:42"));
+        assertEquals(StreamId.ZERO, timeline.readAfter(ADMIN_42, StreamId.ZERO, 1).join().get(0).previous());
     }
 
     @Test
@@ -228,7 +325,7 @@ class RedisTimelineIT {
         RedisTimeline timeline = timeline(new Retention(100, Duration.ofDays(1), Duration.ofMinutes(7)));
         append(timeline, Events.envelope("e-1", "mall:1"));
 
-        long ttl = connection.sync().pttl(timeline.keys().dedup(MALL_1, "e-1"));
+        long ttl = connection.sync().pttl(timeline.keys().dedup(MALL_1, new EventId("/orders", "e-1")));
         assertTrue(ttl > Duration.ofMinutes(6).toMillis() && ttl <= Duration.ofMinutes(7).toMillis(), "ttl " + ttl);
     }
 

@@ -19,9 +19,13 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -68,15 +72,22 @@ class ResumePropertyIT {
             List<String> order = new CopyOnWriteArrayList<>();
             List<List<String>> received = new ArrayList<>();
             List<Thread> readers = new ArrayList<>();
-            boolean[] publishing = {true};
+            AtomicBoolean publishing = new AtomicBoolean(true);
+            // A reader's failure (an unexpected gap, an assertion) is this test's failure, not a lost thread.
+            Queue<Throwable> failures = new ConcurrentLinkedQueue<>();
             for (int c = 0; c < CLIENTS.size(); c++) {
                 List<String> got = new CopyOnWriteArrayList<>();
                 received.add(got);
                 Spec spec = CLIENTS.get(c);
                 String start = firstCursors.get(c);
                 long clientSeed = random.nextLong();
-                readers.add(Thread.ofVirtual().start(() -> read(spec, start, got, nodes, new Random(clientSeed),
-                        published, order, publishing)));
+                readers.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        read(spec, start, got, nodes, new Random(clientSeed), published, order, publishing);
+                    } catch (Throwable failure) {
+                        failures.add(failure);
+                    }
+                }));
             }
 
             Publisher publisher = new Publisher(b.port());
@@ -97,9 +108,15 @@ class ResumePropertyIT {
                 }
                 publisher.publishAll(jsons);
             }
-            publishing[0] = false;
+            publishing.set(false);
             for (Thread reader : readers) {
                 reader.join(DEADLINE.toMillis());
+                assertFalse(reader.isAlive(), context + ": a reader did not finish within " + DEADLINE);
+            }
+            if (!failures.isEmpty()) {
+                AssertionError failed = new AssertionError(context + ": a reader failed: " + failures.peek(), failures.peek());
+                failures.stream().skip(1).forEach(failed::addSuppressed);
+                throw failed;
             }
 
             for (int c = 0; c < CLIENTS.size(); c++) {
@@ -121,7 +138,7 @@ class ResumePropertyIT {
 
     /** Connects, reads a random number of events, drops the connection, and again, until everything came. */
     private static void read(Spec spec, String start, List<String> got, List<Main.Running> nodes, Random random,
-                             Map<String, List<String>> published, List<String> order, boolean[] publishing) {
+                             Map<String, List<String>> published, List<String> order, AtomicBoolean publishing) {
         String cursor = start;
         long deadline = System.nanoTime() + DEADLINE.toNanos();
         while (System.nanoTime() < deadline) {
@@ -142,7 +159,7 @@ class ResumePropertyIT {
                     cursor = event.id();
                 }
             }
-            if (!publishing[0]) {
+            if (!publishing.get()) {
                 long expected = order.stream().filter(id -> published.get(id).stream().anyMatch(spec.scopes()::contains)).count();
                 if (got.size() >= expected) {
                     return;
