@@ -22,11 +22,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The demo console and the browser client end to end, in headless Chromium (Debian's package) driven by
  * playwright-core (npm), against a whole node: relay and bridge on the test Kafka broker and Redis, the demo on.
- * {@code scripts/test} installs both; the scenarios are in {@code e2e/console.test.mjs}.
+ * {@code scripts/test} installs both; the scenarios are in {@code e2e/console.test.mjs} (the demo console) and
+ * {@code e2e/guarantee.test.mjs} (the delivery guarantee through /alimi.js on every transport).
  */
 class BrowserIT {
 
     private static final Path E2E = Path.of("e2e");
+    /** Admin tokens the browser scenarios mint themselves, with the malls each scenario needs. */
+    private static final String JWT_SECRET = "browser-scenarios-hs256-secret-0001";
     private static final Path CHROMIUM = Path.of(System.getenv().getOrDefault("CHROMIUM", "/usr/bin/chromium"));
 
     @RegisterExtension
@@ -49,16 +52,19 @@ class BrowserIT {
                 "alimi.bridge.dead-letter-topic", topic + ".dlq",
                 "alimi.auth.dev-tokens-file", tokens.toString(),
                 "alimi.demo.enabled", "true",
-                "alimi.demo.export-time", "1s")));
+                "alimi.demo.export-time", "1s",
+                "alimi.auth.jwt.hs256-secret", JWT_SECRET)));
 
         Path log = Files.createTempFile("alimi-e2e-", ".log");
-        ProcessBuilder builder = new ProcessBuilder("node", "--test", "--test-reporter=spec", "console.test.mjs")
+        ProcessBuilder builder = new ProcessBuilder("node", "--test", "--test-concurrency=1", "--test-reporter=spec",
+                "console.test.mjs", "guarantee.test.mjs")
                 .directory(E2E.toFile())
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         builder.environment().put("ALIMI_URL", "http://127.0.0.1:" + node.port());
         builder.environment().put("CHROMIUM", CHROMIUM.toString());
         builder.environment().put("ALIMI_API_KEY", TestNode.API_KEY);
+        builder.environment().put("ALIMI_JWT_SECRET", JWT_SECRET);
         Process process = builder.start();
         boolean done = process.waitFor(5, TimeUnit.MINUTES);
         if (!done) {
