@@ -87,7 +87,16 @@ end
 local new_stream_epoch = not epoch
 local first_id = '*'
 if new_stream_epoch then
-    epoch = string.format('%d', now_ms)
+    local created = now_ms
+    if fresh then
+        -- A stream lost while its meta was not (deleted by hand, say): its successor starts after everything the
+        -- old one held, even within the same millisecond, so no position in the old one is taken for the new.
+        local old_last = redis.call('HGET', meta, 'last')
+        if old_last then
+            created = math.max(created, parse_id(old_last) + 1)
+        end
+    end
+    epoch = string.format('%d', created)
     if fresh then
         first_id = epoch .. '-0'
     end

@@ -6,6 +6,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.PriorityQueue;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
@@ -66,33 +67,41 @@ public final class MergedTimeline {
     public Page page(Collection<Scope> followed, Optional<TimelinePosition> before, Optional<TimelinePosition> after,
                      int limit, Predicate<Entry> include) {
         Set<Scope> followedSet = new HashSet<>(followed);
+        // All first fetches together hold about twice a page: an operator of 10,000 malls reads one entry of each
+        // first, then more only from the scopes whose entries make the page.
+        int first = Math.max(1, Math.min(BATCH, 2 * limit / Math.max(1, followedSet.size()) + 1));
+        StreamId floor = after.map(position -> position.id().previous()).orElse(StreamId.ZERO);
         List<Cursor> cursors = new ArrayList<>();
         for (Scope scope : followedSet) {
-            cursors.add(new Cursor(scope, before));
+            cursors.add(new Cursor(scope, before, floor));
         }
         // First round trip to every scope at once; later ones only to a scope whose buffer ran dry.
-        CompletableFuture.allOf(cursors.stream().map(Cursor::fetch).toArray(CompletableFuture[]::new)).join();
+        CompletableFuture.allOf(cursors.stream().map(cursor -> cursor.fetch(first)).toArray(CompletableFuture[]::new)).join();
+        PriorityQueue<Cursor> newest = new PriorityQueue<>(Comparator.comparing(Cursor::head).reversed());
+        for (Cursor cursor : cursors) {
+            if (!cursor.buffer.isEmpty()) {
+                newest.add(cursor);
+            }
+        }
         List<Item> items = new ArrayList<>(Math.min(limit, 256));
         while (items.size() < limit) {
-            Cursor newest = null;
-            for (Cursor cursor : cursors) {
-                if (cursor.buffer.isEmpty() && !cursor.exhausted) {
-                    cursor.fetch().join();
-                }
-                if (!cursor.buffer.isEmpty() && (newest == null || cursor.head().compareTo(newest.head()) > 0)) {
-                    newest = cursor;
-                }
-            }
-            if (newest == null) {
+            Cursor cursor = newest.poll();
+            if (cursor == null) {
                 return new Page(items, Optional.empty());
             }
-            TimelinePosition position = newest.head();
+            TimelinePosition position = cursor.head();
             if (after.isPresent() && position.compareTo(after.get()) <= 0) {
                 return new Page(items, Optional.empty());
             }
-            Entry entry = newest.buffer.removeFirst();
-            if (standsForItsEvent(entry, newest.scope, followedSet) && include.test(entry)) {
+            Entry entry = cursor.buffer.removeFirst();
+            if (standsForItsEvent(entry, cursor.scope, followedSet) && include.test(entry)) {
                 items.add(new Item(position, entry));
+            }
+            if (cursor.buffer.isEmpty() && !cursor.exhausted) {
+                cursor.fetch(BATCH).join();
+            }
+            if (!cursor.buffer.isEmpty()) {
+                newest.add(cursor);
             }
         }
         return new Page(items, Optional.of(items.get(items.size() - 1).position()));
@@ -115,16 +124,18 @@ public final class MergedTimeline {
         return chosen.equals(scope);
     }
 
-    /** One followed scope's entries below the page start, fetched a batch at a time. */
+    /** One followed scope's entries below the page start (and above the floor), fetched a batch at a time. */
     private final class Cursor {
         final Scope scope;
+        final StreamId floor;
         final ArrayDeque<Entry> buffer = new ArrayDeque<>();
         /** Exclusive upper bound of the next fetch; null: the newest. */
         StreamId upper;
         boolean exhausted;
 
-        Cursor(Scope scope, Optional<TimelinePosition> before) {
+        Cursor(Scope scope, Optional<TimelinePosition> before, StreamId floor) {
             this.scope = scope;
+            this.floor = floor;
             if (before.isPresent()) {
                 // Below (id, scope) in the merged order: ids below id, and id itself for scopes ordered before.
                 boolean tieIncluded = scope.toString().compareTo(before.get().scope().toString()) < 0;
@@ -136,10 +147,10 @@ public final class MergedTimeline {
             return TimelinePosition.of(buffer.peekFirst(), scope);
         }
 
-        CompletableFuture<Void> fetch() {
-            return timeline.readBefore(scope, upper, BATCH).thenAccept(entries -> {
+        CompletableFuture<Void> fetch(int count) {
+            return timeline.readNewest(scope, floor, upper, count).thenAccept(entries -> {
                 buffer.addAll(entries);
-                if (entries.size() < BATCH) {
+                if (entries.size() < count) {
                     exhausted = true;
                 } else {
                     upper = entries.get(entries.size() - 1).id();
