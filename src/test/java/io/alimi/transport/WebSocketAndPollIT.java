@@ -107,6 +107,31 @@ class WebSocketAndPollIT {
     }
 
     @Test
+    void aResumeTheServerCannotServeClosesTheSocketWithACodeBeforeItsSlotIsFreed() throws Exception {
+        try (io.alimi.support.RedisProcess own = io.alimi.support.RedisProcess.startEphemeral()) {
+            Main.Running node = node(Map.of("alimi.redis.url", own.url(), "alimi.redis.command-timeout", "1s",
+                    "alimi.limits.connections-per-admin", "1"));
+            WsClient first = ws(node, TestNode.ADMIN_42, "");
+            String cursor = first.next(WAIT).get("cursor").asText();
+            own.stop();
+            first.send("{\"op\":\"resume\",\"cursor\":\"" + cursor + "\"}");
+            assertEquals(WsEndpoint.UNAVAILABLE, first.closeCode(WAIT), "closed, not left hanging");
+            own.start();
+            // The one slot this admin has is free again: the socket was closed before it was released.
+            Await.until(WAIT, "a new stream is admitted", () -> {
+                WsClient next = ws(node, TestNode.ADMIN_42, "cursor=" + cursor);
+                try {
+                    return next.next(Duration.ofSeconds(2)).path("op").asText().equals("ready");
+                } catch (AssertionError refused) {
+                    return false;
+                } finally {
+                    next.close();
+                }
+            });
+        }
+    }
+
+    @Test
     void drainingClosesWith1012AfterANoticeCarryingTheCursor() {
         Main.Running leaving = TestNode.start(Map.of());
         WsClient client = ws(leaving, TestNode.ADMIN_42, "");
