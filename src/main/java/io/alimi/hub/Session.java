@@ -4,7 +4,7 @@ import io.alimi.event.Cursor;
 import io.alimi.event.InvalidEventException;
 import io.alimi.event.Scope;
 import io.alimi.timeline.Entry;
-import io.alimi.timeline.StreamBounds;
+import io.alimi.timeline.StreamHead;
 import io.alimi.timeline.StreamId;
 
 import java.util.ArrayList;
@@ -141,10 +141,7 @@ public final class Session implements AutoCloseable {
     public List<Item> join(Optional<Cursor> resume, Set<Scope> entitled) {
         writer = Thread.currentThread();
         int n = ledger.size();
-        List<CompletableFuture<StreamBounds>> reads = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            reads.add(relay.timeline().bounds(ledger.scope(i)));
-        }
+        CompletableFuture<List<StreamHead>> read = relay.timeline().heads(scopeList);
         CompletableFuture<Void> kept = ledger.storedSet()
                 ? relay.timeline().keepScopeSet(new Cursor.Followed.Stored(Cursor.digest(scopeList)).hex(),
                         Cursor.encodeScopes(scopeList))
@@ -153,13 +150,13 @@ public final class Session implements AutoCloseable {
         List<Item> items = new ArrayList<>();
         List<Item.Gap> gaps = new ArrayList<>();
         Map<Scope, StreamId> tailFrom = new HashMap<>();
-        StreamBounds[] bounds = new StreamBounds[n];
+        List<StreamHead> heads = await(read);
         long clock = NO_MORE;
         for (int i = 0; i < n; i++) {
-            bounds[i] = await(reads.get(i));
-            tailFrom.put(ledger.scope(i), bounds[i].end());
-            clock = Math.min(clock, bounds[i].timeMillis());
-            start(i, bounds[i], resume, vouched, gaps);
+            StreamHead head = heads.get(i);
+            tailFrom.put(ledger.scope(i), head.end());
+            clock = Math.min(clock, head.timeMillis());
+            start(i, head, resume, vouched, gaps);
         }
         await(kept);
         complete = n == 0 ? 0 : clock - 1 - skewMillis;
@@ -177,7 +174,7 @@ public final class Session implements AutoCloseable {
                 ledger.adopt(hash);
             }
         });
-        items.addAll(catchUp(bounds, vouched));
+        items.addAll(catchUp(heads, vouched));
         relay.countGaps(gaps.size());
         return items;
     }
@@ -240,7 +237,7 @@ public final class Session implements AutoCloseable {
     }
 
     /** Where scope {@code i} starts, from its stream's state and what the cursor says of it, if anything. */
-    private void start(int i, StreamBounds bounds, Optional<Cursor> resume, Optional<Vouched> vouched, List<Item.Gap> gaps) {
+    private void start(int i, StreamHead bounds, Optional<Cursor> resume, Optional<Vouched> vouched, List<Item.Gap> gaps) {
         Scope scope = ledger.scope(i);
         long epochNow = bounds.epochNumber();
         ledger.epoch(i, epochNow);
@@ -309,12 +306,12 @@ public final class Session implements AutoCloseable {
     }
 
     /** What was appended after each scope's position, within the catch-up budget, handed out in entry-id order. */
-    private List<Item> catchUp(StreamBounds[] bounds, Optional<Vouched> vouched) {
+    private List<Item> catchUp(List<StreamHead> heads, Optional<Vouched> vouched) {
         // A scope has something to replay if its stream went past the position when its bounds were read, or the
         // tailer read past it before this session subscribed (what it reads later comes live).
         List<Replay.Source> sources = new ArrayList<>();
         for (int i = 0; i < ledger.size(); i++) {
-            StreamId known = bounds[i].end();
+            StreamId known = heads.get(i).end();
             StreamId tailed = relay.hub().readThrough(ledger.scope(i));
             if (tailed != null && tailed.compareTo(known) > 0) {
                 known = tailed;

@@ -39,6 +39,10 @@ public final class RedisTimeline implements Timeline {
     private final byte[][] retentionArgs;
     private final LuaScript appendScript = LuaScript.load("timeline_append");
     private final LuaScript boundsScript = LuaScript.load("timeline_bounds");
+    private final LuaScript headsScript = LuaScript.load("timeline_heads");
+    /** Scopes per {@code timeline_heads} call: one call stays well under a millisecond of Redis time. */
+    static final int HEADS_PER_CALL = 256;
+    private final RedisLink link;
     private final LuaScript pushScript = LuaScript.load("push_enqueue");
 
     public RedisTimeline(RedisLink connection, Keys keys, Retention retention) {
@@ -58,6 +62,7 @@ public final class RedisTimeline implements Timeline {
 
     public RedisTimeline(RedisLink connection, Keys keys, Retention retention, Meters meters) {
         this.meters = meters;
+        this.link = connection;
         this.redis = connection.async();
         this.keys = keys;
         this.retention = retention;
@@ -196,6 +201,38 @@ public final class RedisTimeline implements Timeline {
     @Override
     public CompletableFuture<Optional<byte[]>> scopeSet(String digest) {
         return redis.get(keys.followedSet(digest)).toCompletableFuture().thenApply(Optional::ofNullable);
+    }
+
+    @Override
+    public CompletableFuture<List<StreamHead>> heads(List<Scope> scopes) {
+        // One call per slot group (a Lua call may only touch one slot of a cluster) and per HEADS_PER_CALL scopes.
+        Map<Integer, List<Integer>> byGroup = new LinkedHashMap<>();
+        for (int i = 0; i < scopes.size(); i++) {
+            byGroup.computeIfAbsent(link.readerGroup(keys.stream(scopes.get(i))), g -> new ArrayList<>()).add(i);
+        }
+        StreamHead[] heads = new StreamHead[scopes.size()];
+        List<CompletableFuture<Void>> calls = new ArrayList<>();
+        for (List<Integer> group : byGroup.values()) {
+            for (int from = 0; from < group.size(); from += HEADS_PER_CALL) {
+                List<Integer> chunk = group.subList(from, Math.min(group.size(), from + HEADS_PER_CALL));
+                String[] keyArgs = new String[2 * chunk.size()];
+                for (int k = 0; k < chunk.size(); k++) {
+                    Scope scope = scopes.get(chunk.get(k));
+                    keyArgs[2 * k] = keys.stream(scope);
+                    keyArgs[2 * k + 1] = keys.meta(scope);
+                }
+                CompletableFuture<List<Object>> call = headsScript.call(redis, ScriptOutputType.MULTI, keyArgs);
+                calls.add(call.thenAccept(reply -> {
+                    long time = (Long) reply.get(reply.size() - 1);
+                    for (int k = 0; k < chunk.size(); k++) {
+                        heads[chunk.get(k)] = new StreamHead(Optional.ofNullable(text(reply.get(3 * k))),
+                                Optional.ofNullable(text(reply.get(3 * k + 1))).map(StreamId::parse),
+                                Optional.ofNullable(text(reply.get(3 * k + 2))).map(StreamId::parse), time);
+                    }
+                }));
+            }
+        }
+        return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).thenApply(done -> List.of(heads));
     }
 
     @Override

@@ -41,6 +41,12 @@ public interface Timeline {
      */
     CompletableFuture<List<Entry>> readNewest(Scope scope, StreamId after, StreamId before, int limit);
 
+    /**
+     * Where each scope's stream stands, for many scopes at once (a few calls, not one per scope), in the order
+     * given.
+     */
+    CompletableFuture<List<StreamHead>> heads(List<Scope> scopes);
+
     /** The scope's epoch, length, oldest and newest entry ids and the store's clock, read together. */
     CompletableFuture<StreamBounds> bounds(Scope scope);
 

@@ -58,8 +58,9 @@ public final class FanoutBench {
         Map<String, String> options = BenchOptions.parse(args);
         if (Arrays.asList(args).contains("--help")) {
             System.out.println("""
-                    Usage: scripts/bench-fanout [--only idle|latency|throughput|redis] [--idle 15000] [--latency 2000]
+                    Usage: scripts/bench-fanout [--only idle|latency|throughput|redis|wide] [--idle 15000] [--latency 2000]
                                                 [--throughput 10000] [--rate 50] [--seconds 10] [--sources 4]
+                                                [--widths 1,64,1000,10000] [--wide-connections 100] [--wide-rate 200]
                                                 [--node-heap 1g] [--node-jvm-opts "..."]""");
             return;
         }
@@ -95,6 +96,12 @@ public final class FanoutBench {
             if (only.equals("all") || only.equals("redis")) {
                 broadcast("redis-1000", 1_000, rate, seconds);
                 broadcast("redis-10000", 10_000, rate, seconds);
+            }
+            if (only.equals("all") || only.equals("wide")) {
+                for (String width : options.getOrDefault("--widths", "1,64,1000,10000").split(",")) {
+                    wide(Integer.parseInt(width.strip()), Integer.parseInt(options.getOrDefault("--wide-connections", "100")),
+                            Integer.parseInt(options.getOrDefault("--wide-rate", "200")), seconds);
+                }
             }
         } finally {
             node.destroy();
@@ -135,7 +142,9 @@ public final class FanoutBench {
         // The benchmark opens its connections as fast as it can; it measures the node, not its admission rate.
         builder.environment().putAll(Map.of(
                 "ALIMI_LIMITS_ADMISSIONS_PER_SECOND", "1000000",
-                "ALIMI_LIMITS_ADMISSION_BURST", "1000000"));
+                "ALIMI_LIMITS_ADMISSION_BURST", "1000000",
+                // The wide scenarios open many streams of one admin.
+                "ALIMI_LIMITS_CONNECTIONS_PER_ADMIN", "1000000"));
         Process process = builder.start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
@@ -154,7 +163,117 @@ public final class FanoutBench {
             json.append(i == 0 ? "" : ",").append("\"").append(token(i)).append("\":{\"adminNo\":\"").append(i)
                     .append("\",\"malls\":[\"").append(i % MALLS).append("\"]}");
         }
+        // The wide operators: everyone's scope, their own, and width - 2 malls of their own (w<width>-<n>).
+        for (int width : WIDTHS) {
+            json.append(",\"").append(wideToken(width)).append("\":{\"adminNo\":\"").append(90_000 + width)
+                    .append("\",\"malls\":[");
+            for (int m = 0; m < Math.max(1, width - 2); m++) {
+                json.append(m == 0 ? "" : ",").append("\"").append(wideMall(width, m)).append("\"");
+            }
+            json.append("]}");
+        }
         Files.writeString(file, json.append("}").toString());
+    }
+
+    /** Admins following this many scopes; 1 is a page narrowed to one of its malls. */
+    private static final int[] WIDTHS = {1, 64, 1_000, 10_000};
+
+    private static String wideToken(int width) {
+        return "bench-wide-" + width + "-token";
+    }
+
+    private static String wideMall(int width, int m) {
+        return "w" + width + "-" + m;
+    }
+
+    private static int wideMalls(int width) {
+        return Math.max(1, width - 2);
+    }
+
+    private static String wideQuery(int width) {
+        return width == 1 ? "scopes=mall:" + wideMall(width, 0) : "";
+    }
+
+    private static byte[] wideRequest(int width) {
+        String query = wideQuery(width);
+        return ("GET /v1/stream" + (query.isEmpty() ? "" : "?" + query) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + "Authorization: Bearer " + wideToken(width) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /**
+     * An admin following {@code width} scopes: how long a stream takes to open (to its {@code ready}) and to resume
+     * (to the last of 100 events published meanwhile to its malls), medians; then {@code connections} streams of
+     * that admin receiving {@code rate} events a second, each to one of its malls at random: node and Redis CPU per
+     * delivered event (the tailer follows every one of the admin's streams).
+     */
+    private void wide(int width, int connections, int rate, int seconds) throws Exception {
+        java.util.Random random = new java.util.Random(width);
+        List<Double> connects = new ArrayList<>();
+        for (int i = 0; i < 11; i++) {
+            try (SseLoad load = new SseLoad()) {
+                connects.add(open(load, 1, n -> wideRequest(width)));
+            }
+        }
+        double firstConnect = connects.remove(0);
+        List<Double> resumes = new ArrayList<>();
+        int missed = 100;
+        for (int round = 0; round < 5; round++) {
+            String cursor;
+            try (io.alimi.support.SseClient client = io.alimi.support.SseClient.connect(port, wideToken(width),
+                    wideQuery(width), null)) {
+                client.next(Duration.ofSeconds(60));
+                cursor = client.lastEventId();
+            }
+            publish(missed, 1, () -> "mall:" + wideMall(width, random.nextInt(wideMalls(width))));
+            long start = System.nanoTime();
+            try (io.alimi.support.SseClient client = io.alimi.support.SseClient.connect(port, wideToken(width),
+                    wideQuery(width), cursor)) {
+                client.ids(missed, Duration.ofSeconds(60));
+                resumes.add((System.nanoTime() - start) / 1e9);
+            }
+        }
+        try (SseLoad load = new SseLoad()) {
+            open(load, connections, n -> wideRequest(width));
+            java.util.function.Supplier<String> target = () -> "mall:" + wideMall(width, random.nextInt(wideMalls(width)));
+            long warmTarget = load.events() + (long) publish(rate, WARM_SECONDS, target) * connections;
+            awaitEvents(load, warmTarget, Duration.ofSeconds(60));
+            long nodeCpu = IngestBench.cpuMillis(node.pid());
+            long redisCpu = IngestBench.cpuMillis(redisPid());
+            Map<String, Long> redisBefore = redisCalls();
+            load.record(true);
+            long eventsBefore = load.events();
+            long start = System.nanoTime();
+            int published = publish(rate, seconds, target);
+            long expected = (long) published * connections;
+            long last = awaitEvents(load, eventsBefore + expected, Duration.ofSeconds(60));
+            double window = (last - start) / 1e9;
+            long received = load.events() - eventsBefore;
+            long nodeMillis = IngestBench.cpuMillis(node.pid()) - nodeCpu;
+            long redisMillis = IngestBench.cpuMillis(redisPid()) - redisCpu;
+            Map<String, Long> redisAfter = redisCalls();
+            Histogram latency = load.latency();
+            System.out.println();
+            System.out.printf(Locale.ROOT, "## wide-%d: an admin following %,d scope%s%n", width, width, width == 1 ? "" : "s");
+            System.out.printf(Locale.ROOT, "connect (to ready): median %.1f ms of 10 (the first, when the node starts "
+                    + "following its streams: %.1f ms)%n", median(connects) * 1000, firstConnect * 1000);
+            System.out.printf(Locale.ROOT, "resume with %d events missed across its malls (to the last): median %.1f ms of 5%n",
+                    missed, median(resumes) * 1000);
+            System.out.printf(Locale.ROOT, "live: %d connections, %d events/s for %d s, each to one of its malls: "
+                    + "deliveries %,d of %,d (lost %,d); latency p50 %.2f ms, p99 %.2f ms%n", connections, rate, seconds,
+                    received, expected, expected - received, latency.percentileMillis(0.5), latency.percentileMillis(0.99));
+            System.out.printf(Locale.ROOT, "CPU per delivered event: node %.1f µs, redis %.1f µs (node %.2f s, redis %.2f s "
+                    + "over %.2f s); XREAD %.0f/s%n", nodeMillis * 1000.0 / Math.max(1, received),
+                    redisMillis * 1000.0 / Math.max(1, received), nodeMillis / 1000.0, redisMillis / 1000.0, window,
+                    delta(redisAfter, redisBefore, "xread") / window);
+        }
+        awaitSessions(0);
+    }
+
+    private static double median(List<Double> values) {
+        List<Double> sorted = new ArrayList<>(values);
+        java.util.Collections.sort(sorted);
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
     }
 
     private static String token(int i) {
@@ -177,8 +296,12 @@ public final class FanoutBench {
     }
 
     private double open(SseLoad load, int count) throws Exception {
+        return open(load, count, FanoutBench::request);
+    }
+
+    private double open(SseLoad load, int count, java.util.function.IntFunction<byte[]> request) throws Exception {
         long start = System.nanoTime();
-        load.open(port, count, sources, FanoutBench::request);
+        load.open(port, count, sources, request);
         long deadline = start + TimeUnit.SECONDS.toNanos(120);
         while (load.ready() < count) {
             if (System.nanoTime() > deadline) {
@@ -271,6 +394,11 @@ public final class FanoutBench {
 
     /** Publishes {@code rate × seconds} events to scope all at a steady rate; returns how many. */
     private int publish(int rate, int seconds) throws Exception {
+        return publish(rate, seconds, () -> "all");
+    }
+
+    /** Publishes {@code rate × seconds} events, each to the targets {@code targets} gives, at a steady rate. */
+    private int publish(int rate, int seconds, java.util.function.Supplier<String> targets) throws Exception {
         int total = rate * seconds;
         long start = System.nanoTime();
         long interval = TimeUnit.SECONDS.toNanos(1) / rate;
@@ -286,7 +414,7 @@ public final class FanoutBench {
                     TimeUnit.NANOSECONDS.sleep(wait);
                 }
                 String body = "{\"specversion\":\"1.0\",\"id\":\"f-" + System.nanoTime() + "-" + i + "\",\"source\":\"/bench\","
-                        + "\"type\":\"bench.tick\",\"targets\":\"all\",\"data\":{\"t\":" + System.nanoTime() + "}}";
+                        + "\"type\":\"bench.tick\",\"targets\":\"" + targets.get() + "\",\"data\":{\"t\":" + System.nanoTime() + "}}";
                 out.write(HttpLoad.post("/v1/events", "application/cloudevents+json", API_KEY, body));
                 out.flush();
                 readStatus(in);

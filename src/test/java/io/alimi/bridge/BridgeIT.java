@@ -341,6 +341,11 @@ class BridgeIT {
         }
 
         @Override
+        public CompletableFuture<List<io.alimi.timeline.StreamHead>> heads(List<Scope> scopes) {
+            return delegate.heads(scopes);
+        }
+
+        @Override
         public CompletableFuture<StreamBounds> bounds(Scope scope) {
             return delegate.bounds(scope);
         }

@@ -196,12 +196,38 @@ class RedisTimelineIT {
         long before = System.currentTimeMillis();
         Appended first = append(timeline, Events.envelope("e-1", "mall:1")).get(0);
         StreamBounds bounds = timeline.bounds(MALL_1).join();
-        assertTrue(bounds.epochNumber() >= StreamBounds.TIME_EPOCHS);
-        assertEquals(bounds.createdMillis(), bounds.epochNumber());
-        assertEquals(new StreamId(bounds.createdMillis(), 0), first.placements().get(0).entryId());
-        assertTrue(Math.abs(bounds.createdMillis() - before) < 60_000, "the Redis clock: " + bounds.createdMillis());
-        assertTrue(bounds.timeMillis() >= bounds.createdMillis());
-        assertEquals(0, StreamBounds.created(123_456_789L), "a random epoch from before: no creation time");
+        assertTrue(bounds.epochNumber() >= StreamHead.TIME_EPOCHS);
+        StreamHead head = timeline.heads(List.of(MALL_1)).join().get(0);
+        assertEquals(head.createdMillis(), bounds.epochNumber());
+        assertEquals(new StreamId(head.createdMillis(), 0), first.placements().get(0).entryId());
+        assertTrue(Math.abs(head.createdMillis() - before) < 60_000, "the Redis clock: " + head.createdMillis());
+        assertTrue(head.timeMillis() >= head.createdMillis());
+        assertEquals(0, StreamHead.created(123_456_789L), "a random epoch from before: no creation time");
+    }
+
+    @Test
+    void theHeadsOfManyScopesAreReadInAFewCallsAndAgreeWithEachScopesBounds() {
+        RedisTimeline timeline = timeline(new Retention(5, Duration.ofDays(30), Duration.ofHours(1)));
+        List<Scope> scopes = new ArrayList<>();
+        for (int m = 0; m < RedisTimeline.HEADS_PER_CALL * 2 + 3; m++) {
+            scopes.add(Scope.mall("h" + m));
+        }
+        for (int i = 0; i < 12; i++) {
+            append(timeline, Events.envelope("h-" + i, "mall:h" + (i % 3) + ",mall:h500"));
+        }
+        // A stream written before its meta kept 'last': found from the stream itself.
+        connection.sync().xadd(timeline.keys().stream(Scope.mall("h7")), java.util.Map.of("id", bytes("old")));
+        List<StreamHead> heads = timeline.heads(scopes).join();
+        assertEquals(scopes.size(), heads.size());
+        for (int m = 0; m < scopes.size(); m++) {
+            StreamBounds bounds = timeline.bounds(scopes.get(m)).join();
+            assertEquals(bounds.epoch(), heads.get(m).epoch(), scopes.get(m).toString());
+            assertEquals(bounds.last(), heads.get(m).last(), scopes.get(m).toString());
+            assertEquals(bounds.trimmed(), heads.get(m).trimmed(), scopes.get(m).toString());
+        }
+        assertTrue(heads.get(500).trimmed().isPresent(), "mall:h500 had 12 entries, keeps 5");
+        assertTrue(heads.get(7).last().isPresent());
+        assertTrue(heads.get(9).last().isEmpty() && heads.get(9).epoch().isEmpty(), "never written");
     }
 
     @Test
