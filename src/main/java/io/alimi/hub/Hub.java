@@ -27,15 +27,21 @@ final class Hub {
      * of its stream as the session saw it), so nothing appended after that is missed.
      */
     void subscribe(Session session, Map<Scope, StreamId> tailFrom) {
+        Map<Scope, StreamId> first = new java.util.HashMap<>();
         for (Scope scope : session.scopes()) {
             followers.compute(scope, (key, current) -> {
                 if (current == null) {
-                    tailer.follow(key, tailFrom.getOrDefault(key, StreamId.ZERO));
+                    first.put(key, tailFrom.getOrDefault(key, StreamId.ZERO));
                     return new Followers(session);
                 }
                 current.add(session);
                 return current;
             });
+        }
+        // Once this session follows them, the scopes cannot be dropped by another's leaving: telling the tailer
+        // after the loop, all together, is as safe as one by one.
+        if (!first.isEmpty()) {
+            tailer.follow(first);
         }
     }
 

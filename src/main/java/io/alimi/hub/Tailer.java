@@ -94,11 +94,22 @@ final class Tailer {
         }
     }
 
-    /** Starts reading {@code scope} after {@code from}, or earlier if it is already read from an earlier point. */
-    void follow(Scope scope, StreamId from) {
-        Stream stream = stream(scope);
-        positions.merge(scope, from, (current, proposed) -> current.compareTo(proposed) <= 0 ? current : proposed);
-        lane(stream.group()).changed();
+    /**
+     * Starts reading each scope after its position, or earlier if it is already read from an earlier point. All at
+     * once: each reader's XREAD is rebuilt once, not once per scope (a session of 10,000 scopes would otherwise
+     * have it re-issued with a growing key set thousands of times).
+     */
+    void follow(Map<Scope, StreamId> from) {
+        java.util.Set<Integer> changed = new java.util.HashSet<>();
+        for (Map.Entry<Scope, StreamId> scope : from.entrySet()) {
+            Stream stream = stream(scope.getKey());
+            positions.merge(scope.getKey(), scope.getValue(),
+                    (current, proposed) -> current.compareTo(proposed) <= 0 ? current : proposed);
+            changed.add(stream.group());
+        }
+        for (int group : changed) {
+            lane(group).changed();
+        }
     }
 
     /** Stops reading {@code scope} (from the next XREAD on). */

@@ -266,6 +266,38 @@ class SseIT {
         assertEquals(List.of("g-21"), ids(take(second, 1)));
     }
 
+    /**
+     * One append call adds a whole batch and trims the stream to its last few before the tailer reads any of it:
+     * the live client must be told what it will not get, not skip it.
+     */
+    @Test
+    void aLiveClientOutrunByRetentionGetsATrimmedGapNotASilentSkip() {
+        Main.Running node = node(Map.of("alimi.timeline.max-length", "5"));
+        Publisher publisher = new Publisher(node.port());
+        SseClient live = client(node, TestNode.ADMIN_42, "scopes=mall:1", null);
+        live.next(WAIT);
+        publisher.publish("t-0", "mall:1");
+        assertEquals(List.of("t-0"), ids(take(live, 1)));
+        List<String> batch = new ArrayList<>();
+        for (int i = 1; i <= 40; i++) {
+            batch.add(Events.json("t-" + i, "mall:1"));
+        }
+        publisher.publishAll(batch);
+
+        SseClient.Event gap = live.nextExcept(WAIT);
+        assertEquals("gap", gap.type(), gap.data());
+        assertEquals("trimmed", gap.json().get("reason").asText());
+        assertEquals("mall:1", gap.json().get("scope").asText());
+        List<String> got = ids(take(live, 5));
+        assertEquals(List.of("t-36", "t-37", "t-38", "t-39", "t-40"), got);
+        // The gap ends right before the first event that came: nothing in between is unaccounted for.
+        String through = gap.json().get("through").asText();
+        String kept = new io.alimi.support.Http(node.port()).get("/v1/scopes/mall:1/events?limit=1", "Authorization",
+                "Bearer " + TestNode.ADMIN_42).json().get("first").asText();
+        assertTrue(io.alimi.timeline.StreamId.parse(through).compareTo(io.alimi.timeline.StreamId.parse(kept)) < 0,
+                through + " before the oldest kept, " + kept);
+    }
+
     @Test
     void aCursorIntoALostStreamGetsAResetGapThenTheNewStream() {
         String prefix = TestServers.uniquePrefix();
