@@ -150,11 +150,19 @@ final class Ledger {
         boolean rising = value > watermark;
         watermark = value;
         if (rising) {
-            for (int k = markCount - 1; k >= 0; k--) {
+            // One pass keeping the marks still above it.
+            int kept = 0;
+            for (int k = 0; k < markCount; k++) {
                 int i = marks[k];
-                if (millis[i] <= watermark) {
-                    removeMark(i);
+                if (millis[i] > watermark) {
+                    marks[kept++] = i;
+                } else {
+                    marked[i] = false;
                 }
+            }
+            markCount = kept;
+            if (markCount == 0 && marks.length > 64) {
+                marks = new int[4];
             }
         } else {
             for (int i = 0; i < scopes.length; i++) {

@@ -77,6 +77,7 @@ public final class Session implements AutoCloseable {
 
     private static final Comparator<LiveEvent> BY_ID = Comparator.comparing(LiveEvent::id).thenComparing(LiveEvent::scope);
     private static final long NO_MORE = Long.MAX_VALUE;
+    private static final int[] NO_OTHERS = new int[0];
 
     private final Relay relay;
     private final List<Scope> scopeList;
@@ -119,7 +120,7 @@ public final class Session implements AutoCloseable {
     }
 
     /** What a cursor says of the scopes its stream followed, as far as this node can tell. */
-    private record Vouched(Set<Scope> followed, Map<Scope, StreamId> marks, long from, boolean known) {
+    private record Vouched(Set<Scope> followed, Map<Scope, StreamId> marks, long from) {
 
         /** The position the cursor vouches for in {@code scope}, or empty if its stream did not follow it. */
         Optional<StreamId> position(Scope scope) {
@@ -152,20 +153,22 @@ public final class Session implements AutoCloseable {
         Map<Scope, StreamId> tailFrom = new HashMap<>();
         List<StreamHead> heads = await(read);
         long clock = NO_MORE;
-        for (int i = 0; i < n; i++) {
-            StreamHead head = heads.get(i);
-            tailFrom.put(ledger.scope(i), head.end());
+        for (StreamHead head : heads) {
             clock = Math.min(clock, head.timeMillis());
-            start(i, head, resume, vouched, gaps);
+        }
+        complete = n == 0 ? 0 : clock - 1 - skewMillis;
+        // The watermark first, so that placing each scope marks only those above it.
+        ledger.watermark(resume.isEmpty() ? complete : startingWatermark(resume.get()));
+        for (int i = 0; i < n; i++) {
+            tailFrom.put(ledger.scope(i), heads.get(i).end());
+            start(i, heads.get(i), resume, vouched, gaps);
         }
         await(kept);
-        complete = n == 0 ? 0 : clock - 1 - skewMillis;
-        ledger.watermark(resume.isEmpty() ? complete : startingWatermark(resume.get()));
         relay.hub().subscribe(this, tailFrom);
         subscribed = true;
         followProgress();
         items.add(new Item.Ready(scopeList, resume.isPresent(), ledger.cursor()));
-        vouched.ifPresent(v -> revoked(v, resume.get(), entitled).ifPresent(items::add));
+        vouched.ifPresent(v -> revoked(v, entitled).ifPresent(items::add));
         for (Item.Gap gap : gaps) {
             items.add(new Item.Gap(gap.scope(), gap.reason(), gap.after(), gap.through(), ledger.cursor()));
         }
@@ -201,7 +204,7 @@ public final class Session implements AutoCloseable {
         if (set == null) {
             // The set is no longer kept (the cursor is older than the dedup window) and is not this one: its marks
             // cannot be placed. Resume everything from its watermark, taking it to vouch for what is followed now.
-            return new Vouched(Set.copyOf(scopeList), Map.of(), cursor.watermark(), false);
+            return new Vouched(Set.copyOf(scopeList), Map.of(), cursor.watermark());
         }
         Map<Scope, StreamId> marks = new HashMap<>();
         for (Cursor.Mark mark : cursor.marks()) {
@@ -209,7 +212,7 @@ public final class Session implements AutoCloseable {
                 marks.put(set.get(mark.index()), new StreamId(mark.millis(), mark.sequence()));
             }
         }
-        return new Vouched(new java.util.HashSet<>(set), marks, cursor.watermark(), true);
+        return new Vouched(new java.util.HashSet<>(set), marks, cursor.watermark());
     }
 
     private Optional<List<Scope>> storedSet(Cursor.Followed.Stored stored) {
@@ -226,7 +229,7 @@ public final class Session implements AutoCloseable {
     }
 
     /** The scopes the cursor's stream followed that the admin is no longer entitled to. */
-    private Optional<Item> revoked(Vouched vouched, Cursor cursor, Set<Scope> entitled) {
+    private Optional<Item> revoked(Vouched vouched, Set<Scope> entitled) {
         Set<Scope> lost = new TreeSet<>();
         for (Scope scope : vouched.followed()) {
             if (!entitled.contains(scope)) {
@@ -237,12 +240,12 @@ public final class Session implements AutoCloseable {
     }
 
     /** Where scope {@code i} starts, from its stream's state and what the cursor says of it, if anything. */
-    private void start(int i, StreamHead bounds, Optional<Cursor> resume, Optional<Vouched> vouched, List<Item.Gap> gaps) {
+    private void start(int i, StreamHead head, Optional<Cursor> resume, Optional<Vouched> vouched, List<Item.Gap> gaps) {
         Scope scope = ledger.scope(i);
-        long epochNow = bounds.epochNumber();
+        long epochNow = head.epochNumber();
         ledger.epoch(i, epochNow);
         if (resume.isEmpty()) {
-            ledger.move(i, bounds.end());
+            ledger.move(i, head.end());
             return;
         }
         Cursor cursor = resume.get();
@@ -251,7 +254,7 @@ public final class Session implements AutoCloseable {
         if (mark != null) {
             at = mark;
             if (cursor.version() == 1) {
-                long epochSeen = epochOf(cursor, vouched.get(), scope);
+                long epochSeen = epochOf(cursor, scope);
                 if (epochSeen != 0 && epochSeen != epochNow) {
                     gaps.add(new Item.Gap(scope, "reset", at, null, null));
                     at = StreamId.ZERO;
@@ -259,7 +262,7 @@ public final class Session implements AutoCloseable {
                     // The stream was created after the client joined: all of it is new to the client.
                     at = StreamId.ZERO;
                 }
-            } else if (bounds.createdMillis() > at.millis()) {
+            } else if (head.createdMillis() > at.millis()) {
                 // The stream the client was positioned in is gone; the one there now is replayed from its start.
                 gaps.add(new Item.Gap(scope, "reset", at, null, null));
                 at = StreamId.ZERO;
@@ -267,20 +270,20 @@ public final class Session implements AutoCloseable {
         } else {
             long from = cursor.watermark();
             at = new StreamId(from, Cursor.MAX_SEQUENCE);
-            if (bounds.createdMillis() > from) {
+            if (head.createdMillis() > from) {
                 // Created after the cursor was made: everything in it is after the cursor.
                 at = StreamId.ZERO;
             }
         }
-        if (bounds.trimmed().isPresent() && at.compareTo(bounds.trimmed().get()) < 0) {
-            gaps.add(new Item.Gap(scope, "trimmed", at, bounds.trimmed().get(), null));
-            at = bounds.trimmed().get();
+        if (head.trimmed().isPresent() && at.compareTo(head.trimmed().get()) < 0) {
+            gaps.add(new Item.Gap(scope, "trimmed", at, head.trimmed().get(), null));
+            at = head.trimmed().get();
         }
         ledger.move(i, at);
     }
 
     /** A version 1 cursor's epoch for {@code scope}. */
-    private static long epochOf(Cursor cursor, Vouched vouched, Scope scope) {
+    private static long epochOf(Cursor cursor, Scope scope) {
         List<Scope> set = ((Cursor.Followed.Listed) cursor.followed()).scopes();
         int index = set.indexOf(scope);
         for (Cursor.Mark mark : cursor.marks()) {
@@ -392,17 +395,23 @@ public final class Session implements AutoCloseable {
         return skip;
     }
 
-    /** Indexes of the followed targets of {@code event} other than the scopes of {@code except}'s copies. */
+    /**
+     * Indexes of the followed targets of {@code event} other than its own scope and the scopes of {@code except}'s
+     * copies (none if null).
+     */
     private int[] others(LiveEvent event, List<LiveEvent> except) {
+        if (event.targets().size() == 1) {
+            return NO_OTHERS;
+        }
         int[] found = new int[event.targets().size()];
         int n = 0;
         for (Scope target : event.targets()) {
             int j = ledger.index(target);
-            if (j < 0) {
+            if (j < 0 || target.equals(event.scope())) {
                 continue;
             }
             boolean excluded = false;
-            for (LiveEvent copy : except) {
+            for (LiveEvent copy : except == null ? List.<LiveEvent>of() : except) {
                 if (copy.scope().equals(target)) {
                     excluded = true;
                     break;
@@ -569,7 +578,7 @@ public final class Session implements AutoCloseable {
                 advanced = true;
                 continue;
             }
-            int[] others = others(event, List.of(event));
+            int[] others = others(event, null);
             if (others.length > 0 && !ledger.expect(event.eventHash(), others)) {
                 end(End.SLOW_CONSUMER);
                 ledger.watermark(Math.max(floor, Math.min(complete, event.id().millis() - 1)));

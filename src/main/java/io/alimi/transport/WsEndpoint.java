@@ -234,7 +234,9 @@ public final class WsEndpoint {
                     close(ws, UNAVAILABLE, "internal error; reconnect");
                 }
             } finally {
-                close(ws, UNAVAILABLE, "internal error; reconnect");
+                // Closed already if the session ended or the client went; otherwise this closes it now. Either way
+                // the socket is closed before its slot is released.
+                close(ws, UNAVAILABLE, "closed; reconnect");
                 opened.permit().close();
             }
         }
