@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { chromium } from 'playwright-core';
+import { launch } from './browser.mjs';
 
 const BASE = process.env.ALIMI_URL;
 const SECRET = process.env.ALIMI_JWT_SECRET;
@@ -19,11 +19,7 @@ let unique = Date.now() % 1000000;
 
 before(async () => {
   assert.ok(BASE && SECRET && API_KEY, 'ALIMI_URL, ALIMI_JWT_SECRET and ALIMI_API_KEY must be set');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launch();
 });
 
 after(async () => {

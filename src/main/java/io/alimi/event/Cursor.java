@@ -56,8 +56,11 @@ public record Cursor(int version, long watermark, Followed followed, List<Mark> 
     public static final long MAX_SEQUENCE = 1L << 62;
     /** Pending events a cursor names at most; a session remembers more and resumes the rest through dedup records. */
     public static final int MAX_PENDING = 32;
-    /** A followed set whose encoding is larger than this travels as a digest ({@link Followed.Stored}). */
-    public static final int MAX_LISTED_BYTES = 640;
+    /**
+     * A followed set whose encoding is larger than this travels as a digest ({@link Followed.Stored}): a listed set
+     * rides in every message's cursor, so only a small one (about 16 scopes, which most admins have) is worth it.
+     */
+    public static final int MAX_LISTED_BYTES = 128;
     /** The most characters a cursor Alimi writes may have: it fits a {@code Last-Event-ID} header anywhere. */
     public static final int MAX_WRITTEN_LENGTH = 2048;
     /** Bytes of marks a written cursor holds at most, so that it stays within {@link #MAX_WRITTEN_LENGTH}. */

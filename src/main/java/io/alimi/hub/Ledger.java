@@ -42,6 +42,7 @@ final class Ledger {
     static final long UNKNOWN_COPIES_WINDOW_MILLIS = 60_000;
 
     private final Scope[] scopes;
+    /** Scope to index for a large set; a small one (most clients: a handful of scopes) is scanned. */
     private final Map<Scope, Integer> indexes;
     private final long[] epochs;
     private final long[] millis;
@@ -55,7 +56,10 @@ final class Ledger {
     private int markBytes;
     /** Allocated on first use: most clients never see an event sent to two of their scopes. */
     private LinkedHashMap<Long, Pending> pending;
-    private long[] pendingScratch = new long[Cursor.MAX_PENDING];
+    private long[] pendingScratch;
+    private static final long[] NONE = new long[0];
+    /** Up to this many scopes, finding one's index is a scan: no map per connection. */
+    private static final int SCANNED = 16;
 
     /**
      * An event handed out (or named by a cursor) whose copies are still to come.
@@ -69,9 +73,13 @@ final class Ledger {
     /** @param sortedScopes the followed set, sorted and distinct ({@link Cursor#sorted}) */
     Ledger(List<Scope> sortedScopes) {
         this.scopes = sortedScopes.toArray(Scope[]::new);
-        this.indexes = new HashMap<>(Math.max(4, scopes.length * 2));
-        for (int i = 0; i < scopes.length; i++) {
-            indexes.put(scopes[i], i);
+        if (scopes.length > SCANNED) {
+            this.indexes = new HashMap<>(scopes.length * 2);
+            for (int i = 0; i < scopes.length; i++) {
+                indexes.put(scopes[i], i);
+            }
+        } else {
+            this.indexes = null;
         }
         this.epochs = new long[scopes.length];
         this.millis = new long[scopes.length];
@@ -90,6 +98,14 @@ final class Ledger {
 
     /** The index of {@code scope}, or -1 if it is not followed. */
     int index(Scope scope) {
+        if (indexes == null) {
+            for (int i = 0; i < scopes.length; i++) {
+                if (scopes[i].equals(scope)) {
+                    return i;
+                }
+            }
+            return -1;
+        }
         Integer i = indexes.get(scope);
         return i == null ? -1 : i;
     }
@@ -312,6 +328,9 @@ final class Ledger {
         Arrays.sort(ordered);
         int named = 0;
         if (pending != null && !pending.isEmpty()) {
+            if (pendingScratch == null) {
+                pendingScratch = new long[Cursor.MAX_PENDING];
+            }
             // The newest first-hand ones; unknown copies only while they may still come.
             int skip = Math.max(0, pending.size() - Cursor.MAX_PENDING);
             Iterator<Map.Entry<Long, Pending>> all = pending.entrySet().iterator();
@@ -327,6 +346,6 @@ final class Ledger {
                 pendingScratch[named++] = p.getKey();
             }
         }
-        return writer.write(watermark, ordered, ordered.length, millis, sequences, pendingScratch, 0, named);
+        return writer.write(watermark, ordered, ordered.length, millis, sequences, named == 0 ? NONE : pendingScratch, 0, named);
     }
 }

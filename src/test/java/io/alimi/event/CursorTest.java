@@ -96,7 +96,7 @@ class CursorTest {
 
     @Test
     void smallSetsTravelInTheCursorAndLargeOnesAsADigestOfTheSortedSet() throws InvalidEventException {
-        assertInstanceOf(Cursor.Followed.Listed.class, Cursor.decode(Cursors.at(operatorOf(60, 6), NOW)).followed());
+        assertInstanceOf(Cursor.Followed.Listed.class, Cursor.decode(Cursors.at(operatorOf(12, 6), NOW)).followed());
         Cursor wide = Cursor.decode(Cursors.at(operatorOf(1_000, 6), NOW));
         assertEquals(new Cursor.Followed.Stored(Cursor.digest(operatorOf(1_000, 6))), wide.followed());
         assertNotEquals(Cursor.digest(operatorOf(1_000, 6)), Cursor.digest(operatorOf(1_001, 6)));
