@@ -67,8 +67,15 @@ local function source_of(fields)
     return nil
 end
 
-local time = redis.call('TIME')
-local now_ms = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+-- The server's clock, read only when needed (a new epoch, the window of older dedup keys): most calls do not.
+local now_ms = nil
+local function now()
+    if not now_ms then
+        local time = redis.call('TIME')
+        now_ms = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+    end
+    return now_ms
+end
 
 local fresh = redis.call('EXISTS', stream) == 0
 local epoch = false
@@ -87,7 +94,7 @@ end
 local new_stream_epoch = not epoch
 local first_id = '*'
 if new_stream_epoch then
-    local created = now_ms
+    local created = now()
     if fresh then
         -- A stream lost while its meta was not (deleted by hand, say): its successor starts after everything the
         -- old one held, even within the same millisecond, so no position in the old one is taken for the new.
@@ -105,7 +112,7 @@ end
 -- while they may still exist: in a stream whose epoch predates this script, for one dedup window after its first
 -- append by it. A match counts only if the stored entry has the same source.
 local legacy = tonumber(epoch) < legacy_epoch_bound
-        and (not sources_since or now_ms - tonumber(sources_since) < tonumber(dedup_ttl_ms))
+        and (not sources_since or now() - tonumber(sources_since) < tonumber(dedup_ttl_ms))
 if not fresh and not last then
     -- A stream written before 'last' was kept: its newest entry, once.
     local newest = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
@@ -159,7 +166,7 @@ if last_added then
     end
     redis.call('HSET', meta, 'last', last_added)
     if legacy and not sources_since then
-        redis.call('HSET', meta, 'sid', string.format('%d', now_ms))
+        redis.call('HSET', meta, 'sid', string.format('%d', now()))
     end
 
     local trimmed = nil

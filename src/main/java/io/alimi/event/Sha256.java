@@ -10,11 +10,22 @@ public final class Sha256 {
     private Sha256() {
     }
 
-    public static byte[] digest(byte[] bytes) {
+    /** Looked up once: {@code getInstance} searches the security providers on every call. */
+    private static final MessageDigest PROTOTYPE;
+
+    static {
         try {
-            return MessageDigest.getInstance("SHA-256").digest(bytes);
+            PROTOTYPE = MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
+    }
+
+    public static byte[] digest(byte[] bytes) {
+        try {
+            return ((MessageDigest) PROTOTYPE.clone()).digest(bytes);
+        } catch (CloneNotSupportedException e) {
+            throw new IllegalStateException("the JDK's SHA-256 can be cloned", e);
         }
     }
 

@@ -61,12 +61,21 @@ public record Keys(String prefix, int shards) {
      * were) has only its {@link #legacyDedup} key.
      */
     public String dedup(Scope scope, EventId event) {
-        return event.source() == null ? legacyDedup(scope, event.id()) : stream(scope) + ":sid:" + event.keyText();
+        return event.source() == null ? legacyDedup(scope, event.id()) : dedupInStream(stream(scope), event.keyText());
+    }
+
+    /** {@link #dedup}, given the scope's {@link #stream} key and the event's {@link EventId#keyText}. */
+    String dedupInStream(String streamKey, String keyText) {
+        return streamKey + ":sid:" + keyText;
     }
 
     /** {@code alimi:tl:{mall:1}:ev:<event id>}: the dedup key as written before events were told apart by source. */
     public String legacyDedup(Scope scope, String eventId) {
-        return stream(scope) + ":ev:" + eventId;
+        return legacyDedupInStream(stream(scope), eventId);
+    }
+
+    String legacyDedupInStream(String streamKey, String eventId) {
+        return streamKey + ":ev:" + eventId;
     }
 
     /** {@code alimi:ticket:<digest>}: a one-time stream ticket (its own slot; tickets are single keys). */

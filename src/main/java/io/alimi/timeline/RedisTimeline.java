@@ -87,11 +87,13 @@ public final class RedisTimeline implements Timeline {
             }
         }
         Placement[][] placements = new Placement[events.size()][];
+        Prepared[] prepared = new Prepared[events.size()];
         for (int e = 0; e < events.size(); e++) {
             placements[e] = new Placement[events.get(e).targets().size()];
+            prepared[e] = new Prepared(events.get(e));
         }
         List<CompletableFuture<Void>> scopes = new ArrayList<>(byScope.size());
-        byScope.forEach((scope, slots) -> scopes.add(appendChunks(scope, slots, 0, events, placements)));
+        byScope.forEach((scope, slots) -> scopes.add(appendChunks(scope, slots, 0, prepared, placements)));
         CompletableFuture<Void> appended = CompletableFuture.allOf(scopes.toArray(CompletableFuture[]::new));
         List<Envelope> pushes = events.stream().filter(Envelope::push).toList();
         if (!pushes.isEmpty()) {
@@ -111,7 +113,27 @@ public final class RedisTimeline implements Timeline {
         });
     }
 
-    private CompletableFuture<Void> appendChunks(Scope scope, List<Slot> slots, int from, List<Envelope> events,
+    /**
+     * What an event brings to each of its scopes' Lua calls, worked out once per event rather than once per target:
+     * an event to four scopes would otherwise hash its identity four times.
+     */
+    private static final class Prepared {
+        final String keyText;
+        final String id;
+        final byte[][] args = new byte[ARGS_PER_EVENT][];
+
+        Prepared(Envelope event) {
+            keyText = new EventId(event.source(), event.id()).keyText();
+            id = event.id();
+            args[0] = event.id().getBytes(StandardCharsets.UTF_8);
+            args[1] = event.source().getBytes(StandardCharsets.UTF_8);
+            args[2] = ascii(event.type());
+            args[3] = ascii(targets(event));
+            args[4] = event.json();
+        }
+    }
+
+    private CompletableFuture<Void> appendChunks(Scope scope, List<Slot> slots, int from, Prepared[] events,
                                                  Placement[][] placements) {
         int to = Math.min(from + CHUNK, slots.size());
         List<Slot> chunk = slots.subList(from, to);
@@ -120,16 +142,12 @@ public final class RedisTimeline implements Timeline {
         keyArgs[0] = keys.stream(scope);
         keyArgs[1] = keys.meta(scope);
         System.arraycopy(retentionArgs, 0, args, 0, retentionArgs.length);
+        String stream = keyArgs[0];
         for (int i = 0; i < chunk.size(); i++) {
-            Envelope event = events.get(chunk.get(i).event());
-            keyArgs[2 + 2 * i] = keys.dedup(scope, new EventId(event.source(), event.id()));
-            keyArgs[3 + 2 * i] = keys.legacyDedup(scope, event.id());
-            int at = FIXED_ARGS + ARGS_PER_EVENT * i;
-            args[at] = event.id().getBytes(StandardCharsets.UTF_8);
-            args[at + 1] = event.source().getBytes(StandardCharsets.UTF_8);
-            args[at + 2] = ascii(event.type());
-            args[at + 3] = ascii(targets(event));
-            args[at + 4] = event.json();
+            Prepared event = events[chunk.get(i).event()];
+            keyArgs[2 + 2 * i] = keys.dedupInStream(stream, event.keyText);
+            keyArgs[3 + 2 * i] = keys.legacyDedupInStream(stream, event.id);
+            System.arraycopy(event.args, 0, args, FIXED_ARGS + ARGS_PER_EVENT * i, ARGS_PER_EVENT);
         }
         CompletableFuture<List<Object>> call = appendScript.call(redis, ScriptOutputType.MULTI, keyArgs, args);
         CompletableFuture<Void> stored = call.thenAccept(reply -> {
