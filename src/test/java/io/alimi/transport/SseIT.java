@@ -256,14 +256,18 @@ class SseIT {
 
         SseClient second = client(node, TestNode.ADMIN_42, "scopes=mall:1", cursor);
         second.next(WAIT);
-        SseClient.Event gap = second.next(WAIT);
-        assertEquals("gap", gap.type());
-        assertEquals("mall:1", gap.json().get("scope").asText());
-        assertEquals("trimmed", gap.json().get("reason").asText());
+        SseClient.Event gap = assertTrimmedGap(second.next(WAIT), "mall:1");
         assertEquals(published.get(14), gap.json().get("through").asText(), "the newest entry trimmed");
         assertEquals(List.of("g-16", "g-17", "g-18", "g-19", "g-20"), ids(take(second, 5)));
         publisher.publish("g-21", "mall:1");
         assertEquals(List.of("g-21"), ids(take(second, 1)));
+    }
+
+    private static SseClient.Event assertTrimmedGap(SseClient.Event gap, String scope) {
+        assertEquals("gap", gap.type(), gap.data());
+        assertEquals(scope, gap.json().get("scope").asText(), gap.data());
+        assertEquals("trimmed", gap.json().get("reason").asText(), gap.data());
+        return gap;
     }
 
     /**
@@ -284,10 +288,7 @@ class SseIT {
         }
         publisher.publishAll(batch);
 
-        SseClient.Event gap = live.nextExcept(WAIT);
-        assertEquals("gap", gap.type(), gap.data());
-        assertEquals("trimmed", gap.json().get("reason").asText());
-        assertEquals("mall:1", gap.json().get("scope").asText());
+        SseClient.Event gap = assertTrimmedGap(live.nextExcept(WAIT), "mall:1");
         List<String> got = ids(take(live, 5));
         assertEquals(List.of("t-36", "t-37", "t-38", "t-39", "t-40"), got);
         // The gap ends right before the first event that came: nothing in between is unaccounted for.
