@@ -30,6 +30,8 @@ import io.alimi.observe.HealthService;
 import io.alimi.push.DeviceService;
 import io.alimi.push.Devices;
 import io.alimi.push.FcmClient;
+import io.alimi.push.PushAudience;
+import io.alimi.push.PushQueue;
 import io.alimi.push.PushWorker;
 import io.alimi.push.ServiceAccount;
 import io.alimi.observe.MetricsService;
@@ -38,6 +40,7 @@ import io.alimi.timeline.RedisConnector;
 import io.alimi.timeline.RedisHealth;
 import io.alimi.timeline.RedisLink;
 import io.alimi.timeline.ReadState;
+import io.alimi.timeline.Durability;
 import io.alimi.timeline.RedisTimeline;
 import io.alimi.timeline.Retention;
 import io.alimi.timeline.Timeline;
@@ -159,6 +162,8 @@ public final class Main {
         String host = settings.string("alimi.http.host", "0.0.0.0");
         int port = settings.integer("alimi.http.port", DEFAULT_HTTP_PORT, 0, 65_535);
 
+        Durability durability = durability(settings, redisCluster, commandTimeout);
+
         RedisConnector redis;
         try {
             redis = RedisConnector.create(redisUrl, redisCluster, commandTimeout);
@@ -168,11 +173,16 @@ public final class Main {
         List<AutoCloseable> parts = new ArrayList<>();
         parts.add(redis);
         try {
-            Identities identities = IdentitySources.from(settings, parts);
             ApiKeySource apiKeys = apiKeySource(settings, fixedKeys);
             parts.add(apiKeys);
             RedisLink shared = redis.connect(patience);
             parts.add(shared);
+            PushAudience audience = new PushAudience(shared.async(), keys,
+                    settings.duration("alimi.push.entitlement-ttl", PushAudience.DEFAULT_LEASE, Duration.ofSeconds(1), Duration.ofDays(365)),
+                    settings.duration("alimi.push.device-ttl", Devices.DEFAULT_TIME_TO_LIVE, Duration.ofMinutes(1), Duration.ofDays(3650)),
+                    java.time.Clock.systemUTC());
+            // Every admin seen with a valid token renews (and corrects) their place in the push audiences.
+            Identities identities = Identities.observed(IdentitySources.from(settings, parts), audience::seen);
             RedisTimeline.Meters meters = new RedisTimeline.Meters();
             Timeline timeline = new RedisTimeline(shared, keys, retention, meters);
             List<HealthCheck> checks = new ArrayList<>();
@@ -183,7 +193,7 @@ public final class Main {
                 // Its own connection: large pipelined batches must not queue ahead of publish requests.
                 RedisLink bridgeConnection = redis.connect(patience);
                 parts.add(bridgeConnection);
-                bridge = Bridge.create(bridgeSettings, new RedisTimeline(bridgeConnection, keys, retention, meters), reader);
+                bridge = Bridge.create(bridgeSettings, new RedisTimeline(bridgeConnection, keys, retention, meters, durability), reader);
                 parts.add(bridge);
                 checks.add(bridge::health);
             }
@@ -208,7 +218,11 @@ public final class Main {
                 checks.add(relay::health);
             }
             Optional<FcmClient> fcm = fcmClient(settings);
-            Devices devices = new Devices(shared.async(), keys);
+            Duration deviceTtl = settings.duration("alimi.push.device-ttl", Devices.DEFAULT_TIME_TO_LIVE,
+                    Duration.ofMinutes(1), Duration.ofDays(3650));
+            Devices devices = new Devices(shared.async(), keys,
+                    settings.integer("alimi.push.max-devices-per-admin", Devices.DEFAULT_MAX_PER_ADMIN, 1, 1_000),
+                    deviceTtl, audience);
             PushWorker push = null;
             if (roles.contains(Role.PUSH)) {
                 if (fcm.isEmpty()) {
@@ -216,7 +230,7 @@ public final class Main {
                 }
                 RedisLink pushConnection = redis.connect(patience);
                 parts.add(pushConnection);
-                push = new PushWorker(pushConnection, shared.async(), keys, devices, fcm.get(), pushSettings(settings));
+                push = new PushWorker(pushConnection, shared.async(), keys, devices, audience, fcm.get(), pushSettings(settings));
                 push.start();
                 parts.add(push);
                 checks.add(push::health);
@@ -227,19 +241,30 @@ public final class Main {
                 Optional<Tickets> tickets = Optional.of(new Tickets(shared.async(), keys, ticketTtl, commandTimeout));
                 StreamAccess access = new StreamAccess(identities, tickets, streamPolicy, limits, origins, clientAddress);
                 streams = access;
-                api = new Api(new PublishService(apiKeys, reader, timeline, publishLimits, limits),
+                Timeline publishing = timeline;
+                if (durability.waits()) {
+                    // WAIT holds its connection while replicas catch up: not the one reads and tickets share.
+                    RedisLink publishConnection = redis.connect(patience);
+                    parts.add(publishConnection);
+                    publishing = new RedisTimeline(publishConnection, keys, retention, meters, durability);
+                }
+                api = new Api(new PublishService(apiKeys, reader, publishing, publishLimits, limits),
                         new ScopeEventsService(identities, timeline), new SseService(relay, access),
                         new PollService(relay, access), new WsEndpoint(relay, access),
                         new BrowserAuthService(access, tickets, cookie), new Cors(origins),
                         new TimelineService(identities, relay.reads()),
                         new WebFiles(demo), demo ? demoService(settings, identities, shared, keys, parts) : null,
-                        new DeviceService(identities, devices, fcm.<DeviceService.Topics>map(client -> client)
+                        new DeviceService(identities, devices, audience, fcm.<DeviceService.Topics>map(client -> client)
                                 .orElse(DeviceService.Topics.NONE)));
             }
             Api routes = api;
             HealthService health = new HealthService(checks);
+            PushQueue pushQueue = new PushQueue(shared.async(), keys);
+            if (fcm.isEmpty()) {
+                warnIfPushesWait(pushQueue, settings);
+            }
             MetricsService metrics = new MetricsService(limits, relay, push, bridge, meters,
-                    streams == null ? Map::of : streams::connections);
+                    streams == null ? Map::of : streams::connections, pushQueue);
             var server = WebServer.builder()
                     .host(host)
                     .port(port)
@@ -403,7 +428,26 @@ public final class Main {
         return new Retention(
                 settings.integer("alimi.timeline.max-length", Retention.DEFAULT_MAX_LENGTH, 1, 100_000_000),
                 settings.duration("alimi.timeline.max-age", Retention.DEFAULT_MAX_AGE, Duration.ofSeconds(1), Duration.ofDays(3650)),
-                settings.duration("alimi.timeline.dedup-ttl", Retention.DEFAULT_DEDUP_TTL, Duration.ofSeconds(1), Duration.ofDays(365)));
+                settings.duration("alimi.timeline.dedup-ttl", Retention.DEFAULT_DEDUP_TTL, Duration.ofSeconds(1), Duration.ofDays(365)),
+                settings.integer("alimi.push.queue-max-length", Retention.DEFAULT_PUSH_QUEUE_MAX_LENGTH, 1, 100_000_000));
+    }
+
+    private static Durability durability(Settings settings, boolean cluster, Duration commandTimeout) {
+        int replicas = settings.integer("alimi.redis.min-replicas", 0, 0, 100);
+        Duration timeout = settings.duration("alimi.redis.replica-timeout", Durability.DEFAULT_TIMEOUT,
+                Duration.ofMillis(1), Duration.ofMinutes(1));
+        if (replicas == 0) {
+            return Durability.NONE;
+        }
+        if (cluster) {
+            throw new SettingsException("alimi.redis.min-replicas", "waiting for replicas is supported on a single "
+                    + "Redis master (with Sentinel or without), not yet with alimi.redis.cluster=true");
+        }
+        if (timeout.compareTo(commandTimeout) >= 0) {
+            throw new SettingsException("alimi.redis.replica-timeout", "must be shorter than alimi.redis.command-timeout ("
+                    + commandTimeout.toMillis() + " ms), or every wait would time out as a failed command");
+        }
+        return new Durability(replicas, timeout);
     }
 
     private static PublishLimits publishLimits(Settings settings) {
@@ -469,6 +513,19 @@ public final class Main {
         }
     }
 
+    /**
+     * A node without FCM credentials cannot send what is queued: when pushes wait, say so at start-up (with none of
+     * the nodes running the push role, the queue fills up to its cap and then drops the oldest).
+     */
+    private static void warnIfPushesWait(PushQueue queue, Settings settings) {
+        queue.figures().filter(figures -> figures.waiting() > 0).ifPresent(figures -> LOG.warning(() ->
+                figures.waiting() + " push-flagged events are queued in " + queue.key() + " and this node has no "
+                        + "push credentials (alimi.push.fcm.credentials-file): unless a node with the push role runs, "
+                        + "they wait, and beyond alimi.push.queue-max-length ("
+                        + settings.integer("alimi.push.queue-max-length", Retention.DEFAULT_PUSH_QUEUE_MAX_LENGTH, 1, 100_000_000)
+                        + ") the oldest are dropped (" + figures.dropped() + " so far; see alimi_push_queue_dropped_total)"));
+    }
+
     private static PushWorker.Settings pushSettings(Settings settings) {
         PushWorker.Settings d = PushWorker.Settings.DEFAULTS;
         Duration backoffMin = settings.duration("alimi.push.backoff-min", d.backoffMin(), Duration.ofMillis(1), Duration.ofMinutes(10));
@@ -478,7 +535,9 @@ public final class Main {
                 backoffMin,
                 settings.duration("alimi.push.backoff-max", d.backoffMax(), backoffMin, Duration.ofHours(1)),
                 settings.duration("alimi.push.claim-idle", d.claimIdle(), Duration.ofMillis(100), Duration.ofHours(24)),
-                d.block());
+                d.block(),
+                settings.integer("alimi.push.dead-letter-max-length", d.deadLetterMaxLength(), 1, 100_000_000),
+                settings.integer("alimi.push.fanout", d.fanout(), 1, 10_000));
     }
 
     /** The demo console's back end: a Kafka producer onto the bridge's topic, files kept in Redis. */

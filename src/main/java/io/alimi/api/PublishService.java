@@ -12,6 +12,7 @@ import io.alimi.event.Text;
 import io.alimi.limit.Limit;
 import io.alimi.limit.Limits;
 import io.alimi.timeline.Appended;
+import io.alimi.timeline.Durability;
 import io.alimi.timeline.Placement;
 import io.alimi.timeline.Timeline;
 import io.helidon.http.HeaderName;
@@ -123,8 +124,19 @@ public final class PublishService implements HttpService {
         try {
             appended = timeline.append(events).join();
         } catch (CompletionException e) {
+            Throwable cause = e;
+            while (cause instanceof CompletionException && cause.getCause() != null) {
+                cause = cause.getCause();
+            }
+            if (cause instanceof Durability.NotReplicatedException shortfall) {
+                LOG.log(Level.WARNING, "publish by key ''{0}'' not acknowledged: {1}",
+                        new Object[] {apiKey.get().name(), shortfall.getMessage()});
+                Problem.unavailable("not stored durably yet: " + shortfall.getMessage() + "; retry with the same "
+                        + "event ids (a retry never makes a second copy)").send(res);
+                return;
+            }
             LOG.log(Level.WARNING, "publish by key ''{0}'' could not reach the timeline: {1}",
-                    new Object[] {apiKey.get().name(), String.valueOf(e.getCause())});
+                    new Object[] {apiKey.get().name(), String.valueOf(cause)});
             Problem.unavailable("the timeline store cannot be reached or refused the write; retry with the same event ids").send(res);
             return;
         }

@@ -15,6 +15,15 @@ public interface Identities {
      */
     Optional<Identity> resolve(String token);
 
+    /** {@code source}, telling {@code observer} the profile of every token it recognises (on the caller's thread). */
+    static Identities observed(Identities source, java.util.function.Consumer<Profile> observer) {
+        return token -> {
+            Optional<Identity> identity = source.resolve(token);
+            identity.ifPresent(found -> observer.accept(found.profile()));
+            return identity;
+        };
+    }
+
     /** No token is valid: what a node without any identity source configured answers. */
     Identities NONE = token -> Optional.empty();
 

@@ -5,6 +5,7 @@ import io.alimi.hub.Relay;
 import io.alimi.timeline.RedisTimeline;
 import io.alimi.limit.Limit;
 import io.alimi.limit.Limits;
+import io.alimi.push.PushQueue;
 import io.alimi.push.PushWorker;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.HttpRules;
@@ -27,10 +28,12 @@ public final class MetricsService implements HttpService {
     private final Bridge bridge;
     private final RedisTimeline.Meters timeline;
     private final Supplier<Map<String, Integer>> connections;
+    private final PushQueue pushQueue;
 
     /** {@code relay}, {@code push} and {@code bridge} are null on nodes without those roles. */
     public MetricsService(Limits limits, Relay relay, PushWorker push, Bridge bridge, RedisTimeline.Meters timeline,
-                          Supplier<Map<String, Integer>> connections) {
+                          Supplier<Map<String, Integer>> connections, PushQueue pushQueue) {
+        this.pushQueue = pushQueue;
         this.limits = limits;
         this.relay = relay;
         this.push = push;
@@ -68,6 +71,8 @@ public final class MetricsService implements HttpService {
                 text.append("alimi_connections{transport=\"").append(transport).append("\"} ").append(count).append('\n'));
         counter(text, "alimi_events_appended_total", "Timeline entries appended (one per event and target scope).", timeline.entries().sum());
         counter(text, "alimi_events_duplicate_total", "Appends recognised as duplicates (a retried publish).", timeline.duplicates().sum());
+        counter(text, "alimi_redis_not_replicated_total", "Appends refused for want of the replicas alimi.redis.min-replicas "
+                + "requires (retried by the bridge, 503 to publishers).", timeline.notReplicated().sum());
         timeline.appendLatency().write(text, "alimi_redis_append_seconds", "Time of one append call to Redis (all its scopes).");
         if (bridge != null) {
             text.append("# HELP alimi_bridge_lag Records in the topic not yet consumed by this bridge.\n# TYPE alimi_bridge_lag gauge\n");
@@ -85,6 +90,16 @@ public final class MetricsService implements HttpService {
             relay.deliveryLatency().write(text, "alimi_delivery_latency_seconds",
                     "From the event's append in Redis to its hand-out to a live connection's writer.");
         }
+        pushQueue.figures().ifPresent(figures -> {
+            text.append("# HELP alimi_push_queue_entries Push work not done yet, in the push stream (all nodes').\n"
+                    + "# TYPE alimi_push_queue_entries gauge\n");
+            text.append("alimi_push_queue_entries ").append(figures.waiting()).append('\n');
+            counter(text, "alimi_push_queue_dropped_total", "Pushes dropped at the push stream's cap "
+                    + "(alimi.push.queue-max-length; no push worker running, or far behind), all nodes'.", figures.dropped());
+            text.append("# HELP alimi_push_dead_letters Entries in the push dead-letter stream.\n"
+                    + "# TYPE alimi_push_dead_letters gauge\n");
+            text.append("alimi_push_dead_letters ").append(figures.deadLetters()).append('\n');
+        });
         if (push != null) {
             PushWorker.Stats stats = push.stats();
             counter(text, "alimi_push_sent_total", "Push messages FCM accepted.", stats.sent());

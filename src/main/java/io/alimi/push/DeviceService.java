@@ -21,6 +21,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -34,9 +35,11 @@ import java.util.logging.Logger;
  * DELETE /v1/devices/{token}   sign a device out
  * </pre>
  *
- * A token already registered to another admin moves to this one. At registration the device is subscribed to the
- * FCM topics of the admin's broad scopes (their malls, their partner, everyone), which is how pushes to those
- * scopes reach it.
+ * A token already registered to another admin moves to this one. At registration the admin joins the push
+ * audience of their broad scopes (their malls, their partner, everyone) for a lease renewed whenever they are seen
+ * ({@link PushAudience}): pushes to those scopes are sent to each device of the audience, never to FCM topics.
+ * A device registered, moved or signed out is taken out of any FCM topic it is subscribed to (older versions
+ * subscribed devices to {@code mall-<id>} and the like; nothing is sent to topics now).
  */
 public final class DeviceService implements HttpService {
 
@@ -44,21 +47,24 @@ public final class DeviceService implements HttpService {
     static final int MAX_TOKEN_LENGTH = 4096;
     private static final List<String> PLATFORMS = List.of("android", "ios", "web");
 
-    /** Subscribes a device to FCM topics. */
+    /** Takes a device out of every FCM topic it is subscribed to. */
     @FunctionalInterface
     public interface Topics {
-        void subscribe(String token, List<String> topics) throws Exception;
+        /** @return the topics it was taken out of */
+        List<String> unsubscribeAll(String token) throws Exception;
 
-        Topics NONE = (token, topics) -> { };
+        Topics NONE = token -> List.of();
     }
 
     private final Identities identities;
     private final Devices devices;
+    private final PushAudience audience;
     private final Topics topics;
 
-    public DeviceService(Identities identities, Devices devices, Topics topics) {
+    public DeviceService(Identities identities, Devices devices, PushAudience audience, Topics topics) {
         this.identities = identities;
         this.devices = devices;
+        this.audience = audience;
         this.topics = topics;
     }
 
@@ -67,16 +73,6 @@ public final class DeviceService implements HttpService {
         rules.post("/", this::register)
                 .get("/", this::list)
                 .delete("/{token}", this::remove);
-    }
-
-    /** The FCM topic standing for a broad scope: {@code all}, {@code mall-1}, {@code partner-7}. */
-    public static Optional<String> topic(Scope scope) {
-        return switch (scope.kind()) {
-            case ALL -> Optional.of("all");
-            case MALL -> Optional.of("mall-" + scope.id());
-            case PARTNER -> Optional.of("partner-" + scope.id());
-            case ADMIN -> Optional.empty();
-        };
     }
 
     private void register(ServerRequest req, ServerResponse res) {
@@ -105,28 +101,39 @@ public final class DeviceService implements HttpService {
             Problem.badRequest("appVersion: at most 64 characters of A-Z a-z 0-9 . _ + -").send(res);
             return;
         }
-        List<String> subscribed = admin.get().scopes().stream().map(DeviceService::topic).flatMap(Optional::stream).toList();
+        Set<String> pushes;
         try {
-            Optional<String> movedFrom = devices.register(admin.get().adminNo(),
+            Devices.Registered registered = devices.register(admin.get().adminNo(),
                     new Devices.Device(token, platform, appVersion, Instant.now()));
-            movedFrom.ifPresent(previous -> LOG.info(() -> "a device moved from admin " + previous + " to admin "
-                    + admin.get().adminNo()));
+            registered.movedFrom().ifPresent(previous -> LOG.info(() -> "a device moved from admin " + previous
+                    + " to admin " + admin.get().adminNo()));
+            pushes = audience.enroll(admin.get().adminNo(), admin.get().scopes());
+            registered.evicted().forEach(this::leaveTopics);
         } catch (CompletionException e) {
             Problem.unavailable("devices cannot be stored right now; retry").send(res);
             return;
         }
-        try {
-            topics.subscribe(token, subscribed);
-        } catch (Exception e) {
-            LOG.log(Level.WARNING, "a device could not be subscribed to its topics ({0}); pushes to its admin still "
-                    + "reach it, pushes to its malls will once it registers again", e.getClass().getSimpleName());
-        }
+        leaveTopics(token);
         ObjectNode reply = EventJson.mapper().createObjectNode().put("platform", platform).put("appVersion", appVersion);
-        ArrayNode list = reply.putArray("topics");
-        subscribed.forEach(list::add);
+        ArrayNode list = reply.putArray("pushes");
+        list.add(Scope.admin(admin.get().adminNo()).toString());
+        pushes.forEach(list::add);
         res.status(Status.CREATED_201);
         res.header(HeaderNames.CONTENT_TYPE, "application/json");
         res.send(EventJson.bytes(reply));
+    }
+
+    /** Out of every FCM topic: pushes to topics could reach it whatever its admin is entitled to now. */
+    private void leaveTopics(String token) {
+        try {
+            List<String> left = topics.unsubscribeAll(token);
+            if (!left.isEmpty()) {
+                LOG.info(() -> "a device was taken out of " + left.size() + " FCM topics");
+            }
+        } catch (Exception e) {
+            LOG.log(Level.WARNING, "a device could not be taken out of its FCM topics ({0}); Alimi sends nothing "
+                    + "to topics, so only pushes sent to them by others could still reach it", e.getClass().getSimpleName());
+        }
     }
 
     private void list(ServerRequest req, ServerResponse res) {
@@ -168,6 +175,7 @@ public final class DeviceService implements HttpService {
             Problem.unavailable("devices cannot be changed right now; retry").send(res);
             return;
         }
+        leaveTopics(token);
         res.status(Status.NO_CONTENT_204);
         res.send();
     }

@@ -18,26 +18,23 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 
 /**
- * FCM HTTP v1: sends one message to a device token or a topic, and subscribes devices to topics (Instance ID
- * {@code batchAdd}). Base URLs are settings, so tests (and proxies) can stand in for Google's.
+ * FCM HTTP v1: sends one message to a device token; and takes a device out of every FCM topic it is subscribed to
+ * (Instance ID {@code info} and {@code batchRemove}: Alimi once sent broad scopes' pushes to topics, and sends
+ * nothing to topics now). Base URLs are settings, so tests (and proxies) can stand in for Google's.
  */
 public final class FcmClient implements DeviceService.Topics {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Where a message goes: a device token, or a topic. */
-    public record Destination(String token, String topic) {
+    /** Where a message goes: a device token. */
+    public record Destination(String token) {
         public static Destination device(String token) {
-            return new Destination(token, null);
+            return new Destination(token);
         }
 
-        public static Destination topic(String topic) {
-            return new Destination(null, topic);
-        }
-
-        /** {@code token:<token>} or {@code topic:<name>}: how it is remembered as sent. */
+        /** {@code token:<token>}: how it is remembered as sent. */
         public String key() {
-            return token != null ? "token:" + token : "topic:" + topic;
+            return "token:" + token;
         }
     }
 
@@ -79,20 +76,21 @@ public final class FcmClient implements DeviceService.Topics {
     }
 
     /** The FCM message for an event envelope: a notification and the event's identity as data (strings only). */
+    /**
+     * The FCM message for one device: what a locked phone's lock screen may show (the event's type as title, its
+     * subject as body) and what the app needs to open it (event id, type, time), nothing more: no targets, no
+     * source, no data.
+     */
     public static ObjectNode message(JsonNode event, Destination destination) {
         ObjectNode message = EventJson.mapper().createObjectNode();
         ObjectNode body = message.putObject("message");
-        if (destination.token() != null) {
-            body.put("token", destination.token());
-        } else {
-            body.put("topic", destination.topic());
-        }
+        body.put("token", destination.token());
         String type = event.path("type").asText("");
         body.putObject("notification")
                 .put("title", type)
                 .put("body", event.path("subject").asText(type));
         ObjectNode data = body.putObject("data");
-        for (String field : List.of("id", "type", "source", "targets", "subject", "time")) {
+        for (String field : List.of("id", "type", "time")) {
             if (event.hasNonNull(field)) {
                 data.put(field.equals("id") ? "eventId" : field, event.get(field).asText());
             }
@@ -132,10 +130,30 @@ public final class FcmClient implements DeviceService.Topics {
         return new Outcome.Failed("FCM answered " + status + (code.isEmpty() ? "" : " " + code));
     }
 
+    /**
+     * Takes {@code token} out of every topic it is subscribed to; returns those topics. The Instance ID service
+     * lists them ({@code GET /iid/info/<token>?details=true}), then one {@code batchRemove} per topic.
+     */
     @Override
-    public void subscribe(String token, List<String> topics) throws Exception {
+    public List<String> unsubscribeAll(String token) throws Exception {
+        // Registration tokens are A-Z a-z 0-9 _ : . - (checked at registration): safe in a path as they are.
+        HttpRequest info = HttpRequest.newBuilder(settings.iidBase().resolve("/iid/info/" + token + "?details=true"))
+                .timeout(settings.timeout())
+                .header("Authorization", "Bearer " + tokens.get())
+                .header("access_token_auth", "true")
+                .GET()
+                .build();
+        HttpResponse<byte[]> listed = http.send(info, HttpResponse.BodyHandlers.ofByteArray());
+        if (listed.statusCode() == 404 || listed.statusCode() == 400) {
+            return List.of();   // a token the service does not know: subscribed to nothing
+        }
+        if (listed.statusCode() != 200) {
+            throw new IOException("Instance ID info answered HTTP " + listed.statusCode());
+        }
+        List<String> topics = new java.util.ArrayList<>();
+        JSON.readTree(listed.body()).path("rel").path("topics").fieldNames().forEachRemaining(topics::add);
         for (String topic : topics) {
-            HttpRequest request = HttpRequest.newBuilder(settings.iidBase().resolve("/iid/v1:batchAdd"))
+            HttpRequest request = HttpRequest.newBuilder(settings.iidBase().resolve("/iid/v1:batchRemove"))
                     .timeout(settings.timeout())
                     .header("Authorization", "Bearer " + tokens.get())
                     .header("access_token_auth", "true")
@@ -146,9 +164,10 @@ public final class FcmClient implements DeviceService.Topics {
                     .build();
             HttpResponse<Void> response = http.send(request, HttpResponse.BodyHandlers.discarding());
             if (response.statusCode() != 200) {
-                throw new IOException("topic subscription answered HTTP " + response.statusCode());
+                throw new IOException("topic unsubscription answered HTTP " + response.statusCode());
             }
         }
+        return topics;
     }
 
     /** FCM's errorCode (UNREGISTERED, QUOTA_EXCEEDED, …), else the error status, else empty. */

@@ -6,11 +6,14 @@ import io.alimi.event.EventJson;
 import io.alimi.event.Scope;
 import io.alimi.observe.Check;
 import io.alimi.timeline.Keys;
+import io.alimi.timeline.LuaScript;
 import io.alimi.timeline.RedisCalls;
 import io.lettuce.core.Consumer;
 import io.lettuce.core.RedisBusyException;
+import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.XAutoClaimArgs;
+import io.lettuce.core.XAddArgs;
 import io.lettuce.core.XClaimArgs;
 import io.lettuce.core.XGroupCreateArgs;
 import io.lettuce.core.XReadArgs;
@@ -45,7 +48,8 @@ import java.util.logging.Logger;
  * device token forgotten (FCM said unregistered), or — after the last retry — the entry copied to the dead-letter
  * stream. Entries a worker took and never acknowledged (it crashed, it was killed) are claimed by another after
  * {@code claim-idle}. Destinations: {@code admin:<n>} → each of that admin's devices; {@code mall}, {@code partner}
- * and {@code all} → the FCM topic devices subscribe to at registration. What an entry has already reached is kept
+ * and {@code all} → each device of the admins in that scope's {@link PushAudience} (never an FCM topic: anyone's
+ * app can subscribe to a topic), an admin's device once per event. What an entry has already reached is kept
  * in Redis, so a reclaimed entry does not reach a device twice (unless the worker died between FCM's answer and
  * writing it down).
  */
@@ -59,11 +63,13 @@ public final class PushWorker implements AutoCloseable {
      * @param maxAttempts  sends of one destination before it is dead-lettered
      * @param backoffMin   first retry delay (doubling, jittered, up to backoffMax; FCM's Retry-After wins when longer)
      * @param claimIdle    an entry taken this long ago and not acknowledged is claimed by another worker
+     * @param deadLetterMaxLength dead letters kept; beyond it the oldest are dropped
+     * @param fanout       sends of one entry in flight at once (an entry to a mall goes to each of its devices)
      */
     public record Settings(int concurrency, int maxAttempts, Duration backoffMin, Duration backoffMax,
-                           Duration claimIdle, Duration block) {
+                           Duration claimIdle, Duration block, int deadLetterMaxLength, int fanout) {
         public static final Settings DEFAULTS = new Settings(32, 5, Duration.ofSeconds(1), Duration.ofMinutes(1),
-                Duration.ofMinutes(1), Duration.ofSeconds(2));
+                Duration.ofMinutes(1), Duration.ofSeconds(2), 10_000, 64);
     }
 
     /** Counters since start, for metrics. */
@@ -75,10 +81,13 @@ public final class PushWorker implements AutoCloseable {
     private final RedisClusterAsyncCommands<String, byte[]> redis;
     private final Keys keys;
     private final Devices devices;
+    private final PushAudience audience;
     private final FcmClient fcm;
     private final Settings settings;
     private final String consumer = "worker-" + UUID.randomUUID();
     private final Semaphore slots;
+    private final LuaScript doneScript = LuaScript.load("push_done");
+    private final LuaScript sweepScript = LuaScript.load("push_sweep");
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
     private final LongAdder sent = new LongAdder();
     private final LongAdder retried = new LongAdder();
@@ -96,7 +105,8 @@ public final class PushWorker implements AutoCloseable {
      * @param redis    a shared connection for everything else
      */
     public PushWorker(RedisLink blocking, RedisClusterAsyncCommands<String, byte[]> redis,
-                      Keys keys, Devices devices, FcmClient fcm, Settings settings) {
+                      Keys keys, Devices devices, PushAudience audience, FcmClient fcm, Settings settings) {
+        this.audience = audience;
         this.blocking = blocking;
         this.redis = redis;
         this.keys = keys;
@@ -134,6 +144,7 @@ public final class PushWorker implements AutoCloseable {
                 if (System.nanoTime() - nextClaim >= 0) {
                     nextClaim = System.nanoTime() + Math.max(settings.claimIdle().toNanos() / 2, TimeUnit.MILLISECONDS.toNanos(200));
                     claimAbandoned(me);
+                    sweep();
                 }
                 int free = Math.max(1, Math.min(slots.availablePermits(), 64));
                 List<StreamMessage<String, byte[]>> entries = blocking.async().xreadgroup(me,
@@ -165,8 +176,8 @@ public final class PushWorker implements AutoCloseable {
                     XAutoClaimArgs.Builder.xautoclaim(me, settings.claimIdle(), start).count(100)).get(10, TimeUnit.SECONDS);
             for (StreamMessage<String, byte[]> entry : claimed.getMessages()) {
                 if (entry.getBody() == null || entry.getBody().isEmpty()) {
-                    // Trimmed away meanwhile: nothing left to send.
-                    redis.xack(keys.pushQueue(), GROUP, entry.getId());
+                    // Trimmed away meanwhile (the queue's cap): nothing left to send.
+                    acknowledge(entry);
                     continue;
                 }
                 LOG.info(() -> "push worker: claimed entry " + entry.getId() + " left by another worker");
@@ -208,29 +219,45 @@ public final class PushWorker implements AutoCloseable {
         String sentKey = keys.pushSent(entry.getId());
         Set<String> already = new HashSet<>();
         RedisCalls.await(redis.smembers(sentKey)).forEach(member -> already.add(new String(member, StandardCharsets.UTF_8)));
-        List<String> failures = new ArrayList<>();
-        List<String> failedKeys = new ArrayList<>();
+        List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<String> failedKeys = java.util.Collections.synchronizedList(new ArrayList<>());
         // A replayed dead letter names the destinations that failed; the others had it already.
         Set<String> only = entry.getBody().containsKey("only")
                 ? Set.of(new String(entry.getBody().get("only"), StandardCharsets.UTF_8).split("\n")) : null;
+        // One send per device: an event to a mall of 10,000 admins' phones is 10,000 sends, this many at once.
+        Semaphore fanout = new Semaphore(settings.fanout());
+        List<Thread> sends = new ArrayList<>();
         for (FcmClient.Destination destination : destinations(event)) {
             if (only != null && !only.contains(destination.key())) {
                 continue;
             }
             if (!running) {
-                return;
+                break;
             }
             if (already.contains(destination.key())) {
                 continue;
             }
-            Optional<String> failure = deliver(entry.getId(), event, destination);
-            if (failure.isPresent()) {
-                failures.add(destination.key() + ": " + failure.get());
-                failedKeys.add(destination.key());
-            } else {
-                RedisCalls.await(redis.sadd(sentKey, destination.key().getBytes(StandardCharsets.UTF_8)));
-                RedisCalls.await(redis.expire(sentKey, Duration.ofDays(1).toSeconds()));
-            }
+            fanout.acquire();
+            sends.add(Thread.ofVirtual().name("alimi-push-send").start(() -> {
+                try {
+                    Optional<String> failure = deliver(entry.getId(), event, destination);
+                    if (failure.isPresent()) {
+                        failures.add(destination.key() + ": " + failure.get());
+                        failedKeys.add(destination.key());
+                    } else {
+                        // Pipelined, not awaited one by one: the set only spares a reclaimed entry second sends.
+                        redis.sadd(sentKey, destination.key().getBytes(StandardCharsets.UTF_8));
+                        redis.expire(sentKey, Duration.ofDays(1).toSeconds());
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    fanout.release();
+                }
+            }));
+        }
+        for (Thread send : sends) {
+            send.join();
         }
         if (!running) {
             // Stopping: what is not done stays pending, for another worker (or this node again) to claim.
@@ -241,7 +268,6 @@ public final class PushWorker implements AutoCloseable {
                     + settings.maxAttempts() + " attempts); see failures");
         }
         acknowledge(entry);
-        RedisCalls.await(redis.del(sentKey));
     }
 
     /** Sends to one destination with retries; empty when done (sent, or the token is gone), else why it failed. */
@@ -289,9 +315,9 @@ public final class PushWorker implements AutoCloseable {
         return Optional.of(why);
     }
 
-    /** {@code admin:<n>} → that admin's devices; broad scopes → their FCM topic. */
+    /** {@code admin:<n>} → that admin's devices; a broad scope → the devices of its push audience's admins. */
     private List<FcmClient.Destination> destinations(JsonNode event) {
-        Set<FcmClient.Destination> destinations = new LinkedHashSet<>();
+        Set<String> admins = new LinkedHashSet<>();
         for (String target : event.path("targets").asText("").split(",")) {
             Scope scope;
             try {
@@ -300,12 +326,14 @@ public final class PushWorker implements AutoCloseable {
                 continue;
             }
             if (scope.kind() == Scope.Kind.ADMIN) {
-                for (String token : devices.of(scope.id()).keySet()) {
-                    destinations.add(FcmClient.Destination.device(token));
-                }
+                admins.add(scope.id());
             } else {
-                DeviceService.topic(scope).ifPresent(topic -> destinations.add(FcmClient.Destination.topic(topic)));
+                admins.addAll(audience.admins(scope));
             }
+        }
+        Set<FcmClient.Destination> destinations = new LinkedHashSet<>();
+        for (String token : devices.tokensOf(new ArrayList<>(admins))) {
+            destinations.add(FcmClient.Destination.device(token));
         }
         return new ArrayList<>(destinations);
     }
@@ -319,13 +347,35 @@ public final class PushWorker implements AutoCloseable {
         fields.put("destinations", String.join("\n", destinations).getBytes(StandardCharsets.UTF_8));
         fields.put("id", entry.getBody().getOrDefault("id", new byte[0]));
         fields.put("event", entry.getBody().getOrDefault("event", new byte[0]));
-        RedisCalls.await(redis.xadd(keys.pushDeadLetters(), fields));
+        RedisCalls.await(redis.xadd(keys.pushDeadLetters(),
+                XAddArgs.Builder.maxlen(settings.deadLetterMaxLength()), fields));
         deadLettered.increment();
         LOG.warning(() -> "push worker: entry " + entry.getId() + " dead-lettered (" + reason + ")");
     }
 
+    /** Done with: acknowledged, deleted from the push stream, and what it reached forgotten, in one step. */
     private void acknowledge(StreamMessage<String, byte[]> entry) {
-        RedisCalls.await(redis.xack(keys.pushQueue(), GROUP, entry.getId()));
+        RedisCalls.await(doneScript.<Long>call(redis, ScriptOutputType.INTEGER,
+                new String[] {keys.pushQueue(), keys.pushSent(entry.getId())}, bytes(GROUP), bytes(entry.getId())));
+    }
+
+    /**
+     * Deletes acknowledged entries left in the stream (a worker died between the two, or an older version) and the
+     * group's consumers of nodes gone (nothing pending, idle ten claim periods: a live worker reads every
+     * {@code block}).
+     */
+    private void sweep() {
+        long idle = Math.max(settings.claimIdle().toMillis() * 10, settings.block().toMillis() * 10);
+        List<Long> swept = RedisCalls.await(sweepScript.<List<Long>>call(redis, ScriptOutputType.MULTI,
+                new String[] {keys.pushQueue()}, bytes(GROUP), bytes(Long.toString(idle))));
+        if (swept.get(0) > 0 || swept.get(1) > 0) {
+            LOG.info(() -> "push worker: deleted " + swept.get(0) + " acknowledged entries left in "
+                    + keys.pushQueue() + " and " + swept.get(1) + " consumers of nodes gone");
+        }
+    }
+
+    private static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
     }
 
 

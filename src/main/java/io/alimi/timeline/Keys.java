@@ -113,9 +113,24 @@ public record Keys(String prefix, int shards) {
         return prefix + "devown:" + tokenDigest;
     }
 
+    /** {@code alimi:pushto:{mall:1}}: the admins whose devices get the scope's pushes (admin number → lease end, ms). */
+    public String pushAudience(Scope scope) {
+        return prefix + "pushto:{" + scope + "}";
+    }
+
+    /** {@code alimi:pushof:{admin:42}}: the broad scopes an admin with devices is in the push audience of. */
+    public String pushEnrolment(String adminNo) {
+        return prefix + "pushof:{" + Scope.admin(adminNo) + "}";
+    }
+
     /** {@code alimi:push:{q}}: push work, one entry per push-flagged event, read by the push workers' group. */
     public String pushQueue() {
         return prefix + "push:{q}";
+    }
+
+    /** {@code alimi:push:{q}:dropped}: how many pushes the queue's cap has dropped, ever (a counter). */
+    public String pushDropped() {
+        return pushQueue() + ":dropped";
     }
 
     /** {@code alimi:push:{q}:sid:<digest>}: the event (its source and id) is in the push queue already. */

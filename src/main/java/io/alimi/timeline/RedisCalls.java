@@ -15,6 +15,11 @@ public final class RedisCalls {
 
     /** The call's result; throws {@link CompletionException} when Redis fails or does not answer in 10 s. */
     public static <T> T await(RedisFuture<T> future) {
+        return await((java.util.concurrent.Future<T>) future);
+    }
+
+    /** {@link #await(RedisFuture)} for a call already turned into a plain future (a Lua script's). */
+    public static <T> T await(java.util.concurrent.Future<T> future) {
         try {
             return future.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
         } catch (InterruptedException e) {

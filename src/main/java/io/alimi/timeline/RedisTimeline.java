@@ -16,6 +16,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
 
 /**
  * The timeline in Redis Streams: one stream per scope, appended by {@code redis/lua/timeline_append.lua}.
@@ -27,6 +30,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class RedisTimeline implements Timeline {
 
+    private static final Logger LOG = Logger.getLogger(RedisTimeline.class.getName());
     /** Events per Lua call: large enough to amortise the round trip, small enough not to stall Redis (~1 ms). */
     static final int CHUNK = 128;
     private static final int FIXED_ARGS = 3;
@@ -37,6 +41,7 @@ public final class RedisTimeline implements Timeline {
     private final Retention retention;
     /** ARGV 1 to 3 of every append: the same for every call. */
     private final byte[][] retentionArgs;
+    private final byte[] pushCap;
     private final LuaScript appendScript = LuaScript.load("timeline_append");
     private final LuaScript boundsScript = LuaScript.load("timeline_bounds");
     private final LuaScript headsScript = LuaScript.load("timeline_heads");
@@ -51,16 +56,28 @@ public final class RedisTimeline implements Timeline {
 
     /** What appends cost and produce, shared by a node's timelines, for metrics. */
     public record Meters(io.alimi.observe.Histogram appendLatency, java.util.concurrent.atomic.LongAdder entries,
-                         java.util.concurrent.atomic.LongAdder duplicates) {
+                         java.util.concurrent.atomic.LongAdder duplicates, java.util.concurrent.atomic.LongAdder pushDropped,
+                         java.util.concurrent.atomic.LongAdder notReplicated) {
         public Meters() {
             this(new io.alimi.observe.Histogram(), new java.util.concurrent.atomic.LongAdder(),
+                    new java.util.concurrent.atomic.LongAdder(), new java.util.concurrent.atomic.LongAdder(),
                     new java.util.concurrent.atomic.LongAdder());
         }
     }
 
     private final Meters meters;
+    private final Durability durability;
 
     public RedisTimeline(RedisLink connection, Keys keys, Retention retention, Meters meters) {
+        this(connection, keys, retention, meters, Durability.NONE);
+    }
+
+    /**
+     * @param connection with {@code durability} waiting, a connection of this timeline's own: Redis {@code WAIT}
+     *                   counts the writes of its connection and holds the connection while it waits
+     */
+    public RedisTimeline(RedisLink connection, Keys keys, Retention retention, Meters meters, Durability durability) {
+        this.durability = durability;
         this.meters = meters;
         this.link = connection;
         this.redis = connection.async();
@@ -70,6 +87,7 @@ public final class RedisTimeline implements Timeline {
                 ascii(Integer.toString(retention.maxLength())),
                 ascii(Long.toString(retention.maxAge().toMillis())),
                 ascii(Long.toString(retention.dedupTtl().toMillis()))};
+        this.pushCap = ascii(Integer.toString(retention.pushQueueMaxLength()));
     }
 
     public Keys keys() {
@@ -99,6 +117,9 @@ public final class RedisTimeline implements Timeline {
         if (!pushes.isEmpty()) {
             // After the timeline: a push names entries that exist. Retried with the append, added once.
             appended = appended.thenCompose(done -> enqueuePushes(pushes));
+        }
+        if (durability.waits()) {
+            appended = appended.thenCompose(done -> replicated());
         }
         return appended.thenApply(done -> {
             meters.appendLatency().record((System.nanoTime() - started) / 1_000_000);
@@ -165,17 +186,57 @@ public final class RedisTimeline implements Timeline {
     }
 
     private CompletableFuture<Void> enqueuePushes(List<Envelope> pushes) {
-        String[] keyArgs = new String[1 + 2 * pushes.size()];
-        byte[][] args = new byte[1 + 2 * pushes.size()][];
+        String[] keyArgs = new String[2 + 2 * pushes.size()];
+        byte[][] args = new byte[2 + 2 * pushes.size()][];
         keyArgs[0] = keys.pushQueue();
+        keyArgs[1] = keys.pushDropped();
         args[0] = retentionArgs[2];
+        args[1] = pushCap;
         for (int i = 0; i < pushes.size(); i++) {
-            keyArgs[1 + 2 * i] = keys.pushDedup(new EventId(pushes.get(i).source(), pushes.get(i).id()));
-            keyArgs[2 + 2 * i] = keys.legacyPushDedup(pushes.get(i).id());
-            args[1 + 2 * i] = pushes.get(i).id().getBytes(StandardCharsets.UTF_8);
-            args[2 + 2 * i] = pushes.get(i).json();
+            keyArgs[2 + 2 * i] = keys.pushDedup(new EventId(pushes.get(i).source(), pushes.get(i).id()));
+            keyArgs[3 + 2 * i] = keys.legacyPushDedup(pushes.get(i).id());
+            args[2 + 2 * i] = pushes.get(i).id().getBytes(StandardCharsets.UTF_8);
+            args[3 + 2 * i] = pushes.get(i).json();
         }
-        return pushScript.<Long>call(redis, ScriptOutputType.INTEGER, keyArgs, args).thenApply(added -> null);
+        return pushScript.<List<Object>>call(redis, ScriptOutputType.MULTI, keyArgs, args).thenAccept(reply -> {
+            long dropped = (Long) reply.get(1);
+            if (dropped > 0) {
+                meters.pushDropped().add(dropped);
+                warnDropped();
+            }
+        });
+    }
+
+    /**
+     * Waits until the required replicas hold what this connection wrote. A duplicate found by a retry through
+     * another connection (another node; the bridge after an HTTP attempt) wrote nothing new, yet its original may
+     * not be replicated: {@code WAIT} still covers it, because the retry's own script call moves the connection's
+     * replication offset to the master's (checked on Redis 6.2 and 7.0 by {@code DurableAppendIT}).
+     */
+    private CompletableFuture<Void> replicated() {
+        return redis.waitForReplication(durability.minReplicas(), durability.timeout().toMillis()).toCompletableFuture()
+                .thenAccept(reached -> {
+                    if (reached < durability.minReplicas()) {
+                        meters.notReplicated().increment();
+                        throw new CompletionException(new Durability.NotReplicatedException(reached, durability));
+                    }
+                });
+    }
+
+    private volatile long lastDropWarning = System.nanoTime() - DROP_WARNING_EVERY;
+    private static final long DROP_WARNING_EVERY = TimeUnit.MINUTES.toNanos(1);
+
+    /** At most once a minute: the queue is at its cap, pushes are being dropped. */
+    private void warnDropped() {
+        long now = System.nanoTime();
+        long last = lastDropWarning;
+        if (now - last >= DROP_WARNING_EVERY) {
+            lastDropWarning = now;
+            LOG.warning(() -> "the push queue " + keys.pushQueue() + " is at its cap ("
+                    + retention.pushQueueMaxLength() + ", alimi.push.queue-max-length): its oldest pushes are being "
+                    + "dropped (" + meters.pushDropped().sum() + " by this node so far; their events stay on the "
+                    + "timelines). Is a node with the push role running and keeping up?");
+        }
     }
 
     @Override

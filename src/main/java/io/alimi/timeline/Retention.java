@@ -11,18 +11,27 @@ import java.time.Duration;
  *                  appended
  * @param dedupTtl  how long an event id is remembered per scope: a redelivery within it is recognised as a
  *                  duplicate; it must exceed the longest time a producer or Kafka may redeliver
+ * @param pushQueueMaxLength entries the push work stream may hold (work not done yet); beyond it, with no push
+ *                  worker running or workers far behind, the oldest pushes are dropped and counted
  */
-public record Retention(int maxLength, Duration maxAge, Duration dedupTtl) {
+public record Retention(int maxLength, Duration maxAge, Duration dedupTtl, int pushQueueMaxLength) {
 
     public static final int DEFAULT_MAX_LENGTH = 10_000;
     public static final Duration DEFAULT_MAX_AGE = Duration.ofDays(30);
     public static final Duration DEFAULT_DEDUP_TTL = Duration.ofHours(24);
+    public static final int DEFAULT_PUSH_QUEUE_MAX_LENGTH = 100_000;
 
-    public static final Retention DEFAULTS = new Retention(DEFAULT_MAX_LENGTH, DEFAULT_MAX_AGE, DEFAULT_DEDUP_TTL);
+    public static final Retention DEFAULTS = new Retention(DEFAULT_MAX_LENGTH, DEFAULT_MAX_AGE, DEFAULT_DEDUP_TTL,
+            DEFAULT_PUSH_QUEUE_MAX_LENGTH);
 
     public Retention {
-        if (maxLength < 1 || maxAge.isNegative() || maxAge.isZero() || dedupTtl.toMillis() < 1) {
+        if (maxLength < 1 || maxAge.isNegative() || maxAge.isZero() || dedupTtl.toMillis() < 1 || pushQueueMaxLength < 1) {
             throw new IllegalArgumentException("retention bounds must be positive");
         }
+    }
+
+    /** Timeline bounds with the default push queue cap. */
+    public Retention(int maxLength, Duration maxAge, Duration dedupTtl) {
+        this(maxLength, maxAge, dedupTtl, DEFAULT_PUSH_QUEUE_MAX_LENGTH);
     }
 }

@@ -35,13 +35,13 @@ class DevicesIT {
     }
 
     @Test
-    void aDeviceRegistersListsAndSignsOutAndIsSubscribedToItsAdminsBroadScopes() {
+    void aDeviceRegistersListsAndSignsOutAndIsToldWhichScopesPushesItGets() {
         Main.Running node = closer.add(TestNode.start(Map.of()));
         Http http = new Http(node.port());
         Http.Reply reply = register(http, TestNode.ADMIN_42,
                 "{\"token\":\"" + PHONE + "\",\"platform\":\"android\",\"appVersion\":\"3.2.0\"}");
         assertEquals(201, reply.status(), reply.body());
-        assertEquals("[\"all\",\"mall-1\",\"partner-7\"]", reply.json().get("topics").toString());
+        assertEquals("[\"admin:42\",\"all\",\"mall:1\",\"partner:7\"]", reply.json().get("pushes").toString());
         assertEquals(List.of(PHONE), tokens(http, TestNode.ADMIN_42));
         assertEquals(List.of(), tokens(http, TestNode.ADMIN_77));
 

@@ -27,22 +27,16 @@ class PushIT {
     private static final Duration WAIT = Duration.ofSeconds(20);
     private static final String PHONE_A = "phone-a-" + "a".repeat(100);
     private static final String PHONE_B = "phone-b-" + "b".repeat(100);
+    private static final String PHONE_C = "phone-c-" + "c".repeat(100);
 
     @RegisterExtension
     final Closer closer = new Closer();
     private final FcmServer fcm = closer.add(new FcmServer());
 
     private Main.Running node(String prefix, Map<String, String> overrides) {
-        Map<String, String> settings = new HashMap<>(Map.of(
-                "alimi.roles", "relay,push",
-                "alimi.redis.key-prefix", prefix,
-                "alimi.push.fcm.credentials-file", fcm.credentials().toString(),
-                "alimi.push.fcm.base-url", fcm.baseUrl(),
-                "alimi.push.fcm.iid-base-url", fcm.baseUrl(),
-                "alimi.push.backoff-min", "50ms",
-                "alimi.push.backoff-max", "200ms"));
-        settings.putAll(overrides);
-        return closer.add(TestNode.start(settings));
+        Map<String, String> settings = new HashMap<>(overrides);
+        settings.put("alimi.redis.key-prefix", prefix);
+        return closer.add(TestNode.start(fcm.pushNode(settings)));
     }
 
     private static void register(Main.Running node, String admin, String phone) {
@@ -58,26 +52,41 @@ class PushIT {
     }
 
     @Test
-    void aPushFlaggedEventReachesEachDeviceAndTopicOnceAndANonPushEventNothing() {
+    void aPushFlaggedEventReachesEachEntitledDeviceOnceCarryingOnlyWhatALockScreenShows() {
         Main.Running node = node(TestServers.uniquePrefix(), Map.of());
         register(node, TestNode.ADMIN_42, PHONE_A);
-        register(node, TestNode.ADMIN_42, PHONE_B);
-        assertEquals(List.of("all", "mall-1", "partner-7"), fcm.subscriptions(PHONE_A), "subscribed to its admin's topics");
+        Http.Reply second = new Http(node.port()).post("/v1/devices", "application/json",
+                "{\"token\":\"" + PHONE_B + "\",\"platform\":\"ios\",\"appVersion\":\"3.2.0\"}", "Authorization", "Bearer " + TestNode.ADMIN_42);
+        assertEquals("[\"admin:42\",\"all\",\"mall:1\",\"partner:7\"]", second.json().get("pushes").toString(),
+                "the registration says which scopes' pushes the device gets");
+        register(node, TestNode.ADMIN_77, PHONE_C);
+        assertEquals(List.of(), fcm.subscriptions(PHONE_A), "no device is subscribed to an FCM topic");
 
         publish(node, "quiet-1", "admin:42", false);
         publish(node, "push-1", "admin:42,mall:1", true);
         publish(node, "push-1", "admin:42,mall:1", true);   // a retried publish: no second push
-        Await.until(WAIT, "both phones and the mall topic", () -> fcm.delivered("token:" + PHONE_A) == 1
-                && fcm.delivered("token:" + PHONE_B) == 1 && fcm.delivered("topic:mall-1") == 1);
-        Await.until(WAIT, "the entry acknowledged", () -> pending(node) == 0);
-        assertEquals(3, fcm.received().size(), "nothing for the event without push, nothing twice: " + fcm.received());
+        Await.until(WAIT, "both phones of admin 42", () -> fcm.delivered("token:" + PHONE_A) == 1
+                && fcm.delivered("token:" + PHONE_B) == 1);
+        Await.until(WAIT, "the entry done", () -> pending(node) == 0 && queued(node) == 0);
+        assertEquals(2, fcm.received().size(), "each phone once though the event names admin 42 and their mall; "
+                + "nothing for admin 77 of malls 2 and 3, nothing for the event without push: " + fcm.received());
         FcmServer.Received first = fcm.received().get(0);
         assertEquals("push-1", first.message().path("data").path("eventId").asText());
+        assertEquals("order.created", first.message().path("data").path("type").asText());
+        assertEquals(List.of("eventId", "type"), fieldNames(first.message().path("data")),
+                "no targets, no source, no event data on the lock screen's way");
         assertEquals("새 주문 push-1", first.message().path("notification").path("body").asText());
+        assertTrue(first.message().path("topic").isMissingNode(), "never a topic");
         assertEquals(1, fcm.tokenCalls(), "the access token is cached");
         assertEquals(List.of(), fcm.problems());
         String metrics = new Http(node.port()).get("/metrics").body();
-        assertTrue(metrics.contains("alimi_push_sent_total 3"), metrics);
+        assertTrue(metrics.contains("alimi_push_sent_total 2"), metrics);
+    }
+
+    private static List<String> fieldNames(com.fasterxml.jackson.databind.JsonNode node) {
+        List<String> names = new java.util.ArrayList<>();
+        node.fieldNames().forEachRemaining(names::add);
+        return names.stream().sorted().toList();
     }
 
     @Test
@@ -111,10 +120,11 @@ class PushIT {
     void aDestinationStillFailingAfterTheLastRetryIsDeadLetteredNotLost() {
         Main.Running node = node(TestServers.uniquePrefix(), Map.of("alimi.push.max-attempts", "3"));
         register(node, TestNode.ADMIN_77, PHONE_A);
+        register(node, TestNode.ADMIN_77, PHONE_B);
         fcm.answer("token:" + PHONE_A, "503", "503", "503");
         publish(node, "down-1", "admin:77,mall:2", true);
         Await.until(WAIT, "the dead letter", () -> deadLetters(node) == 1);
-        assertEquals(1, fcm.delivered("topic:mall-2"), "the other destination was sent");
+        assertEquals(1, fcm.delivered("token:" + PHONE_B), "the other destination was sent");
         assertEquals(3, fcm.received().stream().filter(r -> r.destination().equals("token:" + PHONE_A)).count());
         Await.until(WAIT, "the entry acknowledged", () -> pending(node) == 0);
 
@@ -132,7 +142,7 @@ class PushIT {
         Await.until(WAIT, "the replayed push to arrive", () -> fcm.delivered("token:" + PHONE_A) == 1);
         Await.until(WAIT, "the replay acknowledged", () -> pending(node) == 0);
         assertEquals(0, deadLetters(node));
-        assertEquals(1, fcm.delivered("topic:mall-2"), "only what failed is sent again");
+        assertEquals(1, fcm.delivered("token:" + PHONE_B), "only what failed is sent again");
     }
 
     @Test
@@ -152,6 +162,13 @@ class PushIT {
                 .count() - 1, "sent once, by the second worker");
         Await.until(WAIT, "the entry acknowledged", () -> pending(second) == 0);
         assertEquals(0, deadLetters(second));
+    }
+
+    private static long queued(Main.Running node) {
+        try (RedisClient client = RedisClient.create(TestServers.redis().url());
+             StatefulRedisConnection<String, String> redis = client.connect()) {
+            return redis.sync().xlen(node.settings().string("alimi.redis.key-prefix", "alimi:") + "push:{q}");
+        }
     }
 
     private static long pending(Main.Running node) {

@@ -56,6 +56,7 @@ public final class FcmServer implements AutoCloseable {
     private final Map<String, Boolean> issued = new ConcurrentHashMap<>();
     private final CountDownLatch release = new CountDownLatch(1);
     private final List<String> problems = Collections.synchronizedList(new ArrayList<>());
+    private final List<String> removals = Collections.synchronizedList(new ArrayList<>());
 
     public FcmServer() {
         try {
@@ -67,12 +68,27 @@ public final class FcmServer implements AutoCloseable {
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/token", this::token);
         server.createContext("/v1/projects/", this::send);
-        server.createContext("/iid/v1:batchAdd", this::subscribe);
+        server.createContext("/iid/v1:batchAdd", exchange -> topics(exchange, true));
+        server.createContext("/iid/v1:batchRemove", exchange -> topics(exchange, false));
+        server.createContext("/iid/info/", this::info);
         server.start();
     }
 
     public String baseUrl() {
         return "http://127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    /** Settings of a node with the push role talking to this server (fast retries); {@code overrides} win. */
+    public Map<String, String> pushNode(Map<String, String> overrides) {
+        Map<String, String> settings = new java.util.HashMap<>(Map.of(
+                "alimi.roles", "relay,push",
+                "alimi.push.fcm.credentials-file", credentials().toString(),
+                "alimi.push.fcm.base-url", baseUrl(),
+                "alimi.push.fcm.iid-base-url", baseUrl(),
+                "alimi.push.backoff-min", "20ms",
+                "alimi.push.backoff-max", "200ms"));
+        settings.putAll(overrides);
+        return settings;
     }
 
     /** A service-account key file naming this server's token endpoint. */
@@ -116,7 +132,9 @@ public final class FcmServer implements AutoCloseable {
     }
 
     public List<String> subscriptions(String token) {
-        return subscriptions.getOrDefault(token, List.of());
+        synchronized (subscriptions.getOrDefault(token, List.of())) {
+            return List.copyOf(subscriptions.getOrDefault(token, List.of()));
+        }
     }
 
     /** Send requests that arrived, answered or not yet (a held one counts). */
@@ -208,14 +226,60 @@ public final class FcmServer implements AutoCloseable {
         }
     }
 
-    private void subscribe(HttpExchange exchange) throws IOException {
+    /** Instance ID batchAdd / batchRemove: one topic, some tokens; the calls are checked like FCM's. */
+    private void topics(HttpExchange exchange, boolean add) throws IOException {
         try (exchange) {
+            checkIid(exchange, "batch" + (add ? "Add" : "Remove"));
             JsonNode body = JSON.readTree(exchange.getRequestBody().readAllBytes());
             String topic = body.path("to").asText("").replace("/topics/", "");
             for (JsonNode token : body.path("registration_tokens")) {
-                subscriptions.computeIfAbsent(token.asText(), t -> Collections.synchronizedList(new ArrayList<>())).add(topic);
+                List<String> mine = subscriptions.computeIfAbsent(token.asText(), t -> Collections.synchronizedList(new ArrayList<>()));
+                if (add) {
+                    mine.add(topic);
+                } else {
+                    mine.remove(topic);
+                    removals.add(token.asText() + " " + topic);
+                }
             }
             reply(exchange, 200, "{\"results\":[{}]}", Map.of());
+        }
+    }
+
+    /** Instance ID info: the topics a token is subscribed to ({@code rel.topics}). */
+    private void info(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            checkIid(exchange, "info");
+            String token = exchange.getRequestURI().getPath().substring("/iid/info/".length());
+            if (!"details=true".equals(exchange.getRequestURI().getQuery())) {
+                problems.add("info: query " + exchange.getRequestURI().getQuery());
+            }
+            var topics = JSON.createObjectNode();
+            for (String topic : subscriptions(token)) {
+                topics.putObject(topic).put("addDate", "2026-11-01");
+            }
+            var answer = JSON.createObjectNode().put("application", "io.alimi.admin").put("platform", "ANDROID");
+            answer.putObject("rel").set("topics", topics);
+            reply(exchange, 200, answer.toString(), Map.of());
+        }
+    }
+
+    private void checkIid(HttpExchange exchange, String call) {
+        String auth = exchange.getRequestHeaders().getFirst("Authorization");
+        if (auth == null || !auth.startsWith("Bearer ") || !issued.containsKey(auth.substring(7))
+                || !"true".equals(exchange.getRequestHeaders().getFirst("access_token_auth"))) {
+            problems.add(call + ": Authorization " + auth);
+        }
+    }
+
+    /** A device subscribed to topics as an older version did it, or as an app instance may do by itself. */
+    public void subscribe(String token, String... topics) {
+        subscriptions.computeIfAbsent(token, t -> Collections.synchronizedList(new ArrayList<>())).addAll(List.of(topics));
+    }
+
+    /** batchRemove calls received: {@code <token> <topic>}. */
+    public List<String> removals() {
+        synchronized (removals) {
+            return List.copyOf(removals);
         }
     }
 

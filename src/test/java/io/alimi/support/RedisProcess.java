@@ -118,6 +118,36 @@ public final class RedisProcess implements AutoCloseable {
         process = null;
     }
 
+    /** Kills the server outright (SIGKILL): no AOF flush, no goodbye to replicas, as a crashed host would. */
+    public synchronized void kill() {
+        if (process == null) {
+            return;
+        }
+        process.destroyForcibly();
+        try {
+            process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        process = null;
+    }
+
+    /** Freezes the server (SIGSTOP) or thaws it (SIGCONT): a replica that stalls, then catches up. */
+    public synchronized void freeze(boolean frozen) {
+        try {
+            Process signal = new ProcessBuilder("kill", frozen ? "-STOP" : "-CONT", Long.toString(process.pid()))
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (signal.waitFor() != 0) {
+                throw new IllegalStateException("kill " + (frozen ? "-STOP" : "-CONT") + " failed");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Sends one inline command and returns the first reply line, e.g. {@code +PONG} or {@code :42}. */
     public String command(String... words) {
         try (Socket socket = new Socket()) {

@@ -1,0 +1,54 @@
+package io.alimi.push;
+
+import io.alimi.timeline.Keys;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What the push work stream holds, for metrics and the start-up check: entries waiting, pushes its cap dropped,
+ * dead letters. Any node can tell (the stream is in Redis), whatever its roles.
+ */
+public final class PushQueue {
+
+    /**
+     * @param waiting     entries in the push stream: work not done yet (done entries are deleted)
+     * @param dropped     pushes the stream's cap has dropped, ever
+     * @param deadLetters entries in the dead-letter stream
+     */
+    public record Figures(long waiting, long dropped, long deadLetters) {
+    }
+
+    private final RedisClusterAsyncCommands<String, byte[]> redis;
+    private final Keys keys;
+
+    public PushQueue(RedisClusterAsyncCommands<String, byte[]> redis, Keys keys) {
+        this.redis = redis;
+        this.keys = keys;
+    }
+
+    /** The figures now; empty when Redis does not answer within two seconds. */
+    public Optional<Figures> figures() {
+        CompletableFuture<Long> waiting = redis.xlen(keys.pushQueue()).toCompletableFuture();
+        CompletableFuture<byte[]> dropped = redis.get(keys.pushDropped()).toCompletableFuture();
+        CompletableFuture<Long> dead = redis.xlen(keys.pushDeadLetters()).toCompletableFuture();
+        try {
+            CompletableFuture.allOf(waiting, dropped, dead).get(2, TimeUnit.SECONDS);
+            byte[] count = dropped.join();
+            return Optional.of(new Figures(waiting.join(),
+                    count == null ? 0 : Long.parseLong(new String(count, StandardCharsets.US_ASCII)), dead.join()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        } catch (Exception e) {
+            return Optional.empty();
+        }
+    }
+
+    public String key() {
+        return keys.pushQueue();
+    }
+}

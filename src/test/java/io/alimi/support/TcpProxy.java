@@ -1,0 +1,110 @@
+package io.alimi.support;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A loopback TCP forwarder standing for a virtual IP or DNS name in front of a Redis master: clients connect to
+ * {@link #port()}, and after a failover {@link #retarget} sends new connections to the promoted server and cuts the
+ * old ones, as a moved VIP would.
+ */
+public final class TcpProxy implements AutoCloseable {
+
+    private final ServerSocket server;
+    private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+    private volatile int target;
+
+    public TcpProxy(int target) {
+        this.target = target;
+        try {
+            server = new ServerSocket(0, 128, InetAddress.getLoopbackAddress());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Thread.ofVirtual().name("tcp-proxy-accept").start(this::accept);
+    }
+
+    public int port() {
+        return server.getLocalPort();
+    }
+
+    public String url() {
+        return "redis://127.0.0.1:" + port();
+    }
+
+    /** New connections go to {@code port}; every connection open now is cut. */
+    public void retarget(int port) {
+        target = port;
+        for (Socket socket : open) {
+            close(socket);
+        }
+    }
+
+    private void accept() {
+        while (!server.isClosed()) {
+            Socket client;
+            try {
+                client = server.accept();
+            } catch (IOException e) {
+                return;
+            }
+            Socket upstream = new Socket();
+            try {
+                upstream.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), target), 2000);
+            } catch (IOException e) {
+                close(client);
+                close(upstream);
+                continue;
+            }
+            open.add(client);
+            open.add(upstream);
+            Thread.ofVirtual().start(() -> pipe(client, upstream));
+            Thread.ofVirtual().start(() -> pipe(upstream, client));
+        }
+    }
+
+    private void pipe(Socket from, Socket to) {
+        byte[] buffer = new byte[16 * 1024];
+        try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+            int n;
+            while ((n = in.read(buffer)) >= 0) {
+                out.write(buffer, 0, n);
+                out.flush();
+            }
+        } catch (IOException e) {
+            // One side went away: cut both.
+        } finally {
+            close(from);
+            close(to);
+        }
+    }
+
+    private void close(Socket socket) {
+        open.remove(socket);
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            server.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+        for (Socket socket : open) {
+            close(socket);
+        }
+    }
+}
