@@ -112,6 +112,10 @@ public final class RedisConnector implements AutoCloseable {
      * @throws IllegalArgumentException if a url cannot be parsed; the message never contains a password
      */
     public static RedisConnector create(String urls, boolean cluster, Duration commandTimeout) {
+        String whole = urls.strip();
+        if (whole.startsWith("redis-sentinel://") || whole.startsWith("rediss-sentinel://")) {
+            return sentinel(whole, cluster, commandTimeout);
+        }
         List<RedisURI> parsed = new ArrayList<>();
         for (String url : urls.split(",")) {
             String trimmed = url.strip();
@@ -138,6 +142,30 @@ public final class RedisConnector implements AutoCloseable {
                     + redact(urls));
         }
         return new RedisConnector(List.copyOf(parsed), cluster);
+    }
+
+    /**
+     * {@code redis-sentinel://[password@]host:port[,host:port…][/db]#<master name>}: the master that Sentinel names,
+     * looked up again at every reconnect, so connections (the tailer's, the bridge's) follow a failover.
+     */
+    private static RedisConnector sentinel(String url, boolean cluster, Duration commandTimeout) {
+        if (cluster) {
+            throw new IllegalArgumentException("a redis-sentinel:// URL names a master and its Sentinels, not a "
+                    + "Redis Cluster (alimi.redis.cluster=true): " + redact(url));
+        }
+        RedisURI uri;
+        try {
+            uri = RedisURI.create(url);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("not a Redis Sentinel URL (redis-sentinel://host:port,host:port#master): "
+                    + redact(url));
+        }
+        if (uri.getSentinels().isEmpty() || uri.getSentinelMasterId() == null || uri.getSentinelMasterId().isBlank()) {
+            throw new IllegalArgumentException("a Sentinel URL needs its Sentinels and the master's name after '#' "
+                    + "(redis-sentinel://host:26379,host:26380#mymaster): " + redact(url));
+        }
+        uri.setTimeout(commandTimeout);
+        return new RedisConnector(List.of(uri), false);
     }
 
     /**
@@ -195,6 +223,12 @@ public final class RedisConnector implements AutoCloseable {
 
     /** host:port (each seed for a cluster) without credentials, for logs. */
     public String describe() {
+        RedisURI first = uris.getFirst();
+        if (!first.getSentinels().isEmpty()) {
+            StringJoiner sentinels = new StringJoiner(",", "master '" + first.getSentinelMasterId() + "' of Sentinels ", "");
+            first.getSentinels().forEach(sentinel -> sentinels.add(sentinel.getHost() + ":" + sentinel.getPort()));
+            return sentinels.toString();
+        }
         StringJoiner seeds = new StringJoiner(",", clusterClient != null ? "cluster " : "", "");
         for (RedisURI uri : uris) {
             seeds.add(uri.getHost() + ":" + uri.getPort());

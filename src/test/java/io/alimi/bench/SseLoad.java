@@ -70,6 +70,15 @@ final class SseLoad implements AutoCloseable {
     }
 
     private final List<Conn> pendingRegistrations = new ArrayList<>();
+    private final List<Integer> pendingDrops = new ArrayList<>();
+
+    /** Closes connection {@code index} (in open order), as a browser tab closed; done on the loop thread. */
+    void drop(int index) {
+        synchronized (this) {
+            pendingDrops.add(index);
+            selector.wakeup();
+        }
+    }
 
     int ready() {
         return ready.get();
@@ -119,12 +128,27 @@ final class SseLoad implements AutoCloseable {
                         conn.channel.register(selector, SelectionKey.OP_CONNECT, conn);
                     }
                     pendingRegistrations.clear();
+                    for (int index : pendingDrops) {
+                        Conn conn;
+                        synchronized (conns) {
+                            conn = conns.get(index);
+                        }
+                        SelectionKey key = conn.channel.keyFor(selector);
+                        if (key != null) {
+                            key.cancel();
+                        }
+                        conn.channel.close();
+                    }
+                    pendingDrops.clear();
                 }
                 Iterator<SelectionKey> keys = selector.selectedKeys().iterator();
                 while (keys.hasNext()) {
                     SelectionKey key = keys.next();
                     keys.remove();
                     Conn conn = (Conn) key.attachment();
+                    if (!key.isValid()) {
+                        continue;   // dropped meanwhile
+                    }
                     try {
                         if (key.isConnectable()) {
                             conn.channel.finishConnect();
