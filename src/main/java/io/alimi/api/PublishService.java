@@ -11,6 +11,7 @@ import io.alimi.event.InvalidEventException;
 import io.alimi.event.Text;
 import io.alimi.limit.Limit;
 import io.alimi.limit.Limits;
+import io.alimi.observe.LogThrottle;
 import io.alimi.timeline.Appended;
 import io.alimi.timeline.Durability;
 import io.alimi.timeline.Placement;
@@ -23,6 +24,7 @@ import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -55,6 +57,8 @@ public final class PublishService implements HttpService {
     private static final String BATCH = "application/cloudevents-batch+json";
     private static final String JSON = "application/json";
 
+    /** Failed publishes come in floods while Redis is away (every producer retrying): one line per 10 s. */
+    private final LogThrottle failures = new LogThrottle(Duration.ofSeconds(10));
     private final Supplier<ApiKeys> apiKeys;
     private final EnvelopeReader reader;
     private final Timeline timeline;
@@ -128,15 +132,20 @@ public final class PublishService implements HttpService {
             while (cause instanceof CompletionException && cause.getCause() != null) {
                 cause = cause.getCause();
             }
+            long held = failures.due();
             if (cause instanceof Durability.NotReplicatedException shortfall) {
-                LOG.log(Level.WARNING, "publish by key ''{0}'' not acknowledged: {1}",
-                        new Object[] {apiKey.get().name(), shortfall.getMessage()});
+                if (held >= 0) {
+                    LOG.log(Level.WARNING, "publish by key ''{0}'' not acknowledged: {1} ({2} more failed publishes "
+                            + "since the last line; logged at most every 10 s)", new Object[] {apiKey.get().name(), shortfall.getMessage(), held});
+                }
                 Problem.unavailable("not stored durably yet: " + shortfall.getMessage() + "; retry with the same "
                         + "event ids (a retry never makes a second copy)").send(res);
                 return;
             }
-            LOG.log(Level.WARNING, "publish by key ''{0}'' could not reach the timeline: {1}",
-                    new Object[] {apiKey.get().name(), String.valueOf(cause)});
+            if (held >= 0) {
+                LOG.log(Level.WARNING, "publish by key ''{0}'' could not reach the timeline: {1} ({2} more failed "
+                        + "publishes since the last line; logged at most every 10 s)", new Object[] {apiKey.get().name(), String.valueOf(cause), held});
+            }
             Problem.unavailable("the timeline store cannot be reached or refused the write; retry with the same event ids").send(res);
             return;
         }

@@ -131,7 +131,9 @@ public final class PushAudience {
         renewed.put(profile.adminNo(), now);
         Thread.ofVirtual().name("alimi-push-audience").start(() -> {
             try {
-                if (RedisCalls.await(redis.exists(keys.pushEnrolment(profile.adminNo()))) > 0) {
+                // Devices, not an enrolment: a device registered before audiences existed joins at its admin's
+                // first sighting, not only at its next registration.
+                if (RedisCalls.await(redis.exists(keys.devices(profile.adminNo()))) > 0) {
                     enroll(profile.adminNo(), profile.scopes());
                 }
             } catch (RuntimeException e) {

@@ -3,6 +3,7 @@ package io.alimi.timeline;
 import io.alimi.event.Envelope;
 import io.alimi.event.EventId;
 import io.alimi.event.Scope;
+import io.alimi.observe.LogThrottle;
 import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
 import io.lettuce.core.ScriptOutputType;
@@ -17,7 +18,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
@@ -223,15 +223,11 @@ public final class RedisTimeline implements Timeline {
                 });
     }
 
-    private volatile long lastDropWarning = System.nanoTime() - DROP_WARNING_EVERY;
-    private static final long DROP_WARNING_EVERY = TimeUnit.MINUTES.toNanos(1);
+    private final LogThrottle dropWarnings = new LogThrottle(java.time.Duration.ofMinutes(1));
 
     /** At most once a minute: the queue is at its cap, pushes are being dropped. */
     private void warnDropped() {
-        long now = System.nanoTime();
-        long last = lastDropWarning;
-        if (now - last >= DROP_WARNING_EVERY) {
-            lastDropWarning = now;
+        if (dropWarnings.due() >= 0) {
             LOG.warning(() -> "the push queue " + keys.pushQueue() + " is at its cap ("
                     + retention.pushQueueMaxLength() + ", alimi.push.queue-max-length): its oldest pushes are being "
                     + "dropped (" + meters.pushDropped().sum() + " by this node so far; their events stay on the "

@@ -151,6 +151,22 @@ class PushAudienceIT {
         assertEquals(List.of("leased", "after-lease-admin", "renewed"), received(PHONE));
     }
 
+    @Test
+    void aDeviceRegisteredByAnOlderVersionGetsItsMallsPushesFromItsAdminsFirstSighting() {
+        Main.Running node = node(Map.of());
+        String prefix = node.settings().string("alimi.redis.key-prefix", "alimi:");
+        try (RedisClient client = RedisClient.create(TestServers.redis().url());
+             StatefulRedisConnection<String, String> redis = client.connect()) {
+            // As versions that pushed to topics stored it: the device, no push audience.
+            redis.sync().hset(prefix + "dev:{admin:42}", PHONE, "{\"platform\":\"android\",\"appVersion\":\"1.0\",\"registeredAt\":\""
+                    + Instant.now() + "\"}");
+        }
+        assertEquals(200, new Http(node.port()).get("/v1/timeline/unread-count", "Authorization", "Bearer " + TestNode.ADMIN_42).status());
+        Await.until(WAIT, "admin 42 in mall 1's audience", () -> audience(node, "mall:1").contains("42"));
+        push(node, "after-upgrade", "mall:1");
+        assertEquals(List.of("after-upgrade"), received(PHONE));
+    }
+
     private static List<String> audience(Main.Running node, String scope) {
         try (RedisClient client = RedisClient.create(TestServers.redis().url());
              StatefulRedisConnection<String, String> redis = client.connect()) {
