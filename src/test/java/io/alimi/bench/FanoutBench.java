@@ -145,16 +145,7 @@ public final class FanoutBench {
                 "ALIMI_LIMITS_ADMISSION_BURST", "1000000",
                 // The wide scenarios open many streams of one admin.
                 "ALIMI_LIMITS_CONNECTIONS_PER_ADMIN", "1000000"));
-        Process process = builder.start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (System.nanoTime() < deadline) {
-            try (Socket socket = new Socket("127.0.0.1", port)) {
-                return process;
-            } catch (IOException notYet) {
-                Thread.sleep(50);
-            }
-        }
-        throw new IllegalStateException("the node did not start; see " + log);
+        return NodeProcess.listening(builder.start(), port, log);
     }
 
     private static void writeTokens(Path file) throws IOException {

@@ -111,10 +111,7 @@ public final class PushBench {
                 System.out.println("|---|---|---|---|---|---|---|---|");
                 table.forEach(System.out::println);
             } finally {
-                node.destroy();
-                if (!node.waitFor(30, TimeUnit.SECONDS)) {
-                    node.destroyForcibly().waitFor();
-                }
+                NodeProcess.stop(node);
             }
         } finally {
             redis.stop();

@@ -88,10 +88,7 @@ public final class Soak {
             try {
                 return soak(port, node, fcm, info);
             } finally {
-                node.destroy();
-                if (!node.waitFor(30, TimeUnit.SECONDS)) {
-                    node.destroyForcibly().waitFor();
-                }
+                NodeProcess.stop(node);
             }
         } finally {
             redis.stop();
@@ -322,16 +319,7 @@ public final class Soak {
                 "ALIMI_LIMITS_ADMISSIONS_PER_SECOND", "1000000",
                 "ALIMI_LIMITS_ADMISSION_BURST", "1000000",
                 "ALIMI_LIMITS_CONNECTIONS_PER_ADMIN", "1000"));
-        Process process = builder.start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (System.nanoTime() < deadline) {
-            try (Socket socket = new Socket("127.0.0.1", port)) {
-                return process;
-            } catch (IOException notYet) {
-                Thread.sleep(50);
-            }
-        }
-        throw new IllegalStateException("the node did not start; see " + log);
+        return NodeProcess.listening(builder.start(), port, log);
     }
 
     private static void writeTokens(Path file) throws IOException {

@@ -6,10 +6,8 @@ import io.alimi.support.Closer;
 import io.alimi.support.Events;
 import io.alimi.support.Http;
 import io.alimi.support.KafkaBroker;
-import io.alimi.support.Ports;
 import io.alimi.support.RedisProcess;
 import io.alimi.support.TcpProxy;
-import io.alimi.support.TempDirs;
 import io.alimi.support.TestNode;
 import io.alimi.support.TestServers;
 import io.alimi.timeline.Durability;
@@ -47,8 +45,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * offset) is lost, and none is stored twice; without it, what the replica had not received when the master died
  * is lost although acknowledged: the test measures that window.
  *
- * <p>To make the window certain rather than a race, the replica is frozen (SIGSTOP) a moment before the kill, as
- * a replica that stalls or falls behind would be; the events sent meanwhile are the ones at stake.
+ * <p>To make the window certain rather than a race, the replication link stalls a moment before the kill, as a
+ * link to a replica that falls behind would; the events sent meanwhile are the ones at stake.
  */
 class DurableAppendIT {
 
@@ -81,10 +79,12 @@ class DurableAppendIT {
     }
 
     private Outcome drill(int minReplicas) throws Exception {
-        RedisProcess master = closer.add(RedisProcess.start(TempDirs.create("alimi-master-"), Ports.free(),
-                List.of("--save", "", "--appendonly", "no")));
-        RedisProcess replica = closer.add(RedisProcess.start(TempDirs.create("alimi-replica-"), Ports.free(),
-                List.of("--save", "", "--appendonly", "no", "--replicaof", "127.0.0.1", Integer.toString(master.port()))));
+        RedisProcess master = closer.add(RedisProcess.startEphemeral());
+        // The replica replicates through a link the test can stall: what is in flight when the master dies is lost.
+        TcpProxy link = closer.add(new TcpProxy(master.port()));
+        RedisProcess replica = closer.add(RedisProcess.start(io.alimi.support.TempDirs.create("alimi-replica-"),
+                io.alimi.support.Ports.free(), List.of("--save", "", "--appendonly", "no", "--replicaof", "127.0.0.1",
+                        Integer.toString(link.port()))));
         awaitReplicaUp(replica);
         TcpProxy proxy = closer.add(new TcpProxy(master.port()));
         KafkaBroker kafka = TestServers.kafka();
@@ -115,25 +115,24 @@ class DurableAppendIT {
         Await.until(WAIT, "a first hundred acknowledged both ways", () -> acknowledged.size() >= 100
                 && node.bridge().orElseThrow().lagCount() == 0);
 
-        replica.freeze(true);
+        link.pause(true);
         int before = acknowledged.size();
         for (int i = 100; i < 200; i++) {
             send(producer, topic, "k-" + i, sent);
         }
         if (minReplicas == 0) {
-            Await.until(WAIT, "events acknowledged both ways while the replica is frozen", () ->
+            Await.until(WAIT, "events acknowledged both ways while the replication link stalls", () ->
                     acknowledged.size() - before >= 20 && node.bridge().orElseThrow().lagCount() == 0);
         } else {
-            Await.until(WAIT, "publishes refused and bridge batches failed while the replica is frozen", () ->
+            Await.until(WAIT, "publishes refused and bridge batches failed while the replication link stalls", () ->
                     http.refusals() >= 3 && node.bridge().orElseThrow().retryCount() >= 1);
         }
         long frozenAcknowledged = acknowledged.size() - before;
         master.kill();
-        replica.freeze(false);
+        link.close();
         assertEquals("+OK", replica.command("REPLICAOF", "NO", "ONE"));
         // The old master's host comes back as a replica of the new one (min-replicas needs one).
-        RedisProcess second = closer.add(RedisProcess.start(TempDirs.create("alimi-replica2-"), Ports.free(),
-                List.of("--save", "", "--appendonly", "no", "--replicaof", "127.0.0.1", Integer.toString(replica.port()))));
+        RedisProcess second = closer.add(RedisProcess.startReplicaOf(replica));
         awaitReplicaUp(second);
         proxy.retarget(replica.port());
 
@@ -178,10 +177,8 @@ class DurableAppendIT {
      */
     @Test
     void aRetryThatFindsItsEventAlreadyOnTheMasterWaitsForThatEventsReplicationToo() throws Exception {
-        RedisProcess master = closer.add(RedisProcess.start(TempDirs.create("alimi-master-"), Ports.free(),
-                List.of("--save", "", "--appendonly", "no")));
-        RedisProcess replica = closer.add(RedisProcess.start(TempDirs.create("alimi-replica-"), Ports.free(),
-                List.of("--save", "", "--appendonly", "no", "--replicaof", "127.0.0.1", Integer.toString(master.port()))));
+        RedisProcess master = closer.add(RedisProcess.startEphemeral());
+        RedisProcess replica = closer.add(RedisProcess.startReplicaOf(master));
         awaitReplicaUp(replica);
         RedisConnector connector = closer.add(RedisConnector.create(master.url(), Duration.ofSeconds(5)));
         Keys keys = new Keys(TestServers.uniquePrefix());

@@ -47,10 +47,8 @@ class SentinelIT {
 
     @Test
     void theBridgePublishersAndTheLiveStreamFollowAFailoverSentinelDecided() throws Exception {
-        RedisProcess master = closer.add(RedisProcess.start(TempDirs.create("alimi-s-master-"), Ports.free(),
-                List.of("--save", "", "--appendonly", "no")));
-        RedisProcess replica = closer.add(RedisProcess.start(TempDirs.create("alimi-s-replica-"), Ports.free(),
-                List.of("--save", "", "--appendonly", "no", "--replicaof", "127.0.0.1", Integer.toString(master.port()))));
+        RedisProcess master = closer.add(RedisProcess.startEphemeral());
+        RedisProcess replica = closer.add(RedisProcess.startReplicaOf(master));
         awaitInfo(replica.port(), "replication", "master_link_status:up");
         List<Integer> sentinels = new ArrayList<>();
         for (int i = 0; i < 3; i++) {

@@ -56,6 +56,12 @@ public final class RedisProcess implements AutoCloseable {
         return redis;
     }
 
+    /** A throw-away replica of {@code master} (no persistence, a fresh directory, a free port). */
+    public static RedisProcess startReplicaOf(RedisProcess master) {
+        return start(TempDirs.create("alimi-replica-"), Ports.free(), List.of("--save", "", "--appendonly", "no",
+                "--replicaof", "127.0.0.1", Integer.toString(master.port())));
+    }
+
     public int port() {
         return port;
     }

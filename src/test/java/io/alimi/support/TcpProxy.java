@@ -21,6 +21,7 @@ public final class TcpProxy implements AutoCloseable {
     private final ServerSocket server;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private volatile int target;
+    private volatile boolean paused;
 
     public TcpProxy(int target) {
         this.target = target;
@@ -38,6 +39,14 @@ public final class TcpProxy implements AutoCloseable {
 
     public String url() {
         return "redis://127.0.0.1:" + port();
+    }
+
+    /**
+     * Stops forwarding (or starts again): bytes read meanwhile are held, and lost if the proxy is closed first,
+     * as a replication link that stalls and then breaks loses what was in flight.
+     */
+    public void pause(boolean pause) {
+        paused = pause;
     }
 
     /** New connections go to {@code port}; every connection open now is cut. */
@@ -76,6 +85,9 @@ public final class TcpProxy implements AutoCloseable {
         try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
             int n;
             while ((n = in.read(buffer)) >= 0) {
+                while (paused && !from.isClosed()) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(5));
+                }
                 out.write(buffer, 0, n);
                 out.flush();
             }
