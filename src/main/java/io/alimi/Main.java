@@ -177,10 +177,11 @@ public final class Main {
             parts.add(apiKeys);
             RedisLink shared = redis.connect(patience);
             parts.add(shared);
+            Duration deviceTtl = settings.duration("alimi.push.device-ttl", Devices.DEFAULT_TIME_TO_LIVE,
+                    Duration.ofMinutes(1), Duration.ofDays(3650));
             PushAudience audience = new PushAudience(shared.async(), keys,
                     settings.duration("alimi.push.entitlement-ttl", PushAudience.DEFAULT_LEASE, Duration.ofSeconds(1), Duration.ofDays(365)),
-                    settings.duration("alimi.push.device-ttl", Devices.DEFAULT_TIME_TO_LIVE, Duration.ofMinutes(1), Duration.ofDays(3650)),
-                    java.time.Clock.systemUTC());
+                    deviceTtl, java.time.Clock.systemUTC());
             // Every admin seen with a valid token renews (and corrects) their place in the push audiences.
             Identities identities = Identities.observed(IdentitySources.from(settings, parts), audience::seen);
             RedisTimeline.Meters meters = new RedisTimeline.Meters();
@@ -218,8 +219,6 @@ public final class Main {
                 checks.add(relay::health);
             }
             Optional<FcmClient> fcm = fcmClient(settings);
-            Duration deviceTtl = settings.duration("alimi.push.device-ttl", Devices.DEFAULT_TIME_TO_LIVE,
-                    Duration.ofMinutes(1), Duration.ofDays(3650));
             Devices devices = new Devices(shared.async(), keys,
                     settings.integer("alimi.push.max-devices-per-admin", Devices.DEFAULT_MAX_PER_ADMIN, 1, 1_000),
                     deviceTtl, audience);
@@ -261,7 +260,7 @@ public final class Main {
             HealthService health = new HealthService(checks);
             PushQueue pushQueue = new PushQueue(shared.async(), keys);
             if (fcm.isEmpty()) {
-                warnIfPushesWait(pushQueue, settings);
+                warnIfPushesWait(pushQueue, retention);
             }
             MetricsService metrics = new MetricsService(limits, relay, push, bridge, meters,
                     streams == null ? Map::of : streams::connections, pushQueue);
@@ -517,12 +516,12 @@ public final class Main {
      * A node without FCM credentials cannot send what is queued: when pushes wait, say so at start-up (with none of
      * the nodes running the push role, the queue fills up to its cap and then drops the oldest).
      */
-    private static void warnIfPushesWait(PushQueue queue, Settings settings) {
+    private static void warnIfPushesWait(PushQueue queue, Retention retention) {
         queue.figures().filter(figures -> figures.waiting() > 0).ifPresent(figures -> LOG.warning(() ->
                 figures.waiting() + " push-flagged events are queued in " + queue.key() + " and this node has no "
                         + "push credentials (alimi.push.fcm.credentials-file): unless a node with the push role runs, "
                         + "they wait, and beyond alimi.push.queue-max-length ("
-                        + settings.integer("alimi.push.queue-max-length", Retention.DEFAULT_PUSH_QUEUE_MAX_LENGTH, 1, 100_000_000)
+                        + retention.pushQueueMaxLength()
                         + ") the oldest are dropped (" + figures.dropped() + " so far; see alimi_push_queue_dropped_total)"));
     }
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
+import io.alimi.observe.LogThrottle;
 
 import java.io.IOException;
 import java.net.URI;
@@ -90,7 +91,7 @@ public final class IntrospectedIdentities implements Identities, AutoCloseable {
 
     /**
      * The admin service could not say. A {@link TimeoutException} because the cache logs any other failure with its
-     * stack trace on every call; outages are logged here instead, at most once per {@link #OUTAGE_LOG_INTERVAL}.
+     * stack trace on every call; outages are logged here instead, at most once every 30 s.
      */
     private static final class NoAnswer extends TimeoutException {
         NoAnswer(String message) {
@@ -98,9 +99,7 @@ public final class IntrospectedIdentities implements Identities, AutoCloseable {
         }
     }
 
-    private static final long OUTAGE_LOG_INTERVAL = TimeUnit.SECONDS.toNanos(30);
-    private final java.util.concurrent.atomic.AtomicLong lastOutageLog = new java.util.concurrent.atomic.AtomicLong(
-            System.nanoTime() - OUTAGE_LOG_INTERVAL);
+    private final LogThrottle outageLogs = new LogThrottle(Duration.ofSeconds(30));
 
     private final Settings settings;
     private final Clock clock;
@@ -189,9 +188,7 @@ public final class IntrospectedIdentities implements Identities, AutoCloseable {
     }
 
     private void logOutage(NoAnswer e) {
-        long last = lastOutageLog.get();
-        long now = System.nanoTime();
-        if (now - last >= OUTAGE_LOG_INTERVAL && lastOutageLog.compareAndSet(last, now)) {
+        if (outageLogs.due() >= 0) {
             LOG.warning(() -> "token introspection failed: " + e.getMessage() + "; cached tokens keep working until "
                     + "their time-to-live, others are answered 503 (logged at most every 30 s)");
         }

@@ -55,10 +55,6 @@ public final class Devices {
         this.audience = audience;
     }
 
-    public Duration timeToLive() {
-        return timeToLive;
-    }
-
     /** What a registration changed besides adding the device. */
     public record Registered(Optional<String> movedFrom, List<String> evicted) {
     }

@@ -18,6 +18,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -86,32 +87,40 @@ public final class PushAudience {
      */
     public Set<String> enroll(String adminNo, Set<Scope> scopes) {
         Set<String> now = broad(scopes);
-        String member = adminNo;
         long until = clock.millis() + lease.toMillis();
         Set<String> before = enrolled(adminNo);
+        // Pipelined, then awaited together: an operator of 10,000 malls is 20,000 commands, not 20,000 round trips.
+        List<CompletableFuture<?>> writes = new ArrayList<>();
         for (String scope : now) {
             String key = keys.pushAudience(Scope.parse(scope));
-            RedisCalls.await(redis.zadd(key, (double) until, bytes(member)));
-            RedisCalls.await(redis.pexpire(key, lease.toMillis()));
+            writes.add(redis.zadd(key, (double) until, bytes(adminNo)).toCompletableFuture());
+            writes.add(redis.pexpire(key, lease.toMillis()).toCompletableFuture());
         }
         for (String scope : before) {
             if (!now.contains(scope)) {
-                RedisCalls.await(redis.zrem(keys.pushAudience(Scope.parse(scope)), bytes(member)));
+                writes.add(redis.zrem(keys.pushAudience(Scope.parse(scope)), bytes(adminNo)).toCompletableFuture());
             }
         }
-        RedisCalls.await(redis.set(keys.pushEnrolment(adminNo), bytes(String.join(",", now)),
-                SetArgs.Builder.px(enrolmentTtl.toMillis())));
+        writes.add(redis.set(keys.pushEnrolment(adminNo), bytes(String.join(",", now)),
+                SetArgs.Builder.px(enrolmentTtl.toMillis())).toCompletableFuture());
+        awaitAll(writes);
         renewed.put(adminNo, now);
         return now;
     }
 
     /** Takes an admin out of every audience: their last device is gone. */
     public void withdraw(String adminNo) {
+        List<CompletableFuture<?>> writes = new ArrayList<>();
         for (String scope : enrolled(adminNo)) {
-            RedisCalls.await(redis.zrem(keys.pushAudience(Scope.parse(scope)), bytes(adminNo)));
+            writes.add(redis.zrem(keys.pushAudience(Scope.parse(scope)), bytes(adminNo)).toCompletableFuture());
         }
-        RedisCalls.await(redis.del(keys.pushEnrolment(adminNo)));
+        writes.add(redis.del(keys.pushEnrolment(adminNo)).toCompletableFuture());
+        awaitAll(writes);
         renewed.invalidate(adminNo);
+    }
+
+    private static void awaitAll(List<CompletableFuture<?>> writes) {
+        RedisCalls.await(CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)));
     }
 
     /**
