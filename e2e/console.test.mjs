@@ -71,9 +71,33 @@ test('an admin never sees another mall\'s events', async () => {
   const secret = 'MALL1-ONLY-' + Date.now();
   const visible = 'MALL2-' + Date.now();
   await send(other, 'mall:1', { orderNo: secret });
-  await send(other, 'mall:2', { orderNo: visible });
+  // Sent by an admin of mall 2: the producer panel sends only to the sender's own scopes.
+  await send(mine, 'mall:2', { orderNo: visible });
   await toastWith(mine, visible);
   assert.equal(await mine.evaluate(t => document.body.textContent.includes(t), secret), false);
+  await context.close();
+});
+
+test('the producer panel sends only to the admin\'s own scopes and says which one it refused', async () => {
+  const context = await profile();
+  const page = await context.newPage();
+  await signIn(page, 'dev-admin-2-token');
+  assert.equal(await page.inputValue('#targets'), 'mall:2', 'the panel starts on the admin\'s own mall');
+  for (const [targets, refused] of [['mall:1', 'mall:1'], ['mall:2,mall:3,admin:1', 'mall:3'], ['partner:7', 'partner:7']]) {
+    await page.fill('#targets', targets);
+    await page.fill('#data', JSON.stringify({ orderNo: 'REFUSED-' + Date.now() }));
+    await page.click('#send');
+    await page.waitForFunction(scope => document.querySelector('#send-status').textContent
+      === `scope ${scope} is not one of this admin's scopes`, refused, WAIT);
+  }
+  const response = await fetch(BASE + '/v1/demo/events', {
+    method: 'POST',
+    headers: { Authorization: 'Bearer dev-admin-2-token', 'Content-Type': 'application/json' },
+    body: JSON.stringify({ type: 'order.created', targets: 'mall:2,mall:1', data: {} }),
+  });
+  assert.equal(response.status, 403);
+  assert.equal((await response.json()).detail, 'scope mall:1 is not one of this admin\'s scopes');
+  await send(page, 'mall:2,admin:2,all', { orderNo: 'OWN-' + Date.now() });
   await context.close();
 });
 
@@ -107,8 +131,9 @@ test('a reload resumes where it stopped: events sent meanwhile arrive, none twic
   const context = await profile();
   const page = await context.newPage();
   await signIn(page, 'dev-platform-token');
+  // Sent by another admin of mall 3, in a browser of its own.
   const sender = await (await profile()).newPage();
-  await signIn(sender, 'dev-admin-1-token');
+  await signIn(sender, 'dev-platform-token');
   const seen = 'R0-' + Date.now();
   await send(sender, 'mall:3', { orderNo: seen });
   await toastWith(page, seen);

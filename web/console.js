@@ -41,6 +41,15 @@ function signIn(chosen) {
     $('state').textContent = `${s.state} · ${s.transport}${s.leader ? '' : ' (shared)'}`;
     $('state').className = 'state ' + s.state;
   });
+  // The producer panel may send only to the admin's own scopes: start it on one of them (their first mall).
+  const stop = alimi.on('ready', ready => {
+    stop();
+    const targets = $('targets');
+    const scopes = Array.isArray(ready?.scopes) ? ready.scopes : [];
+    if (scopes.length && targets.value === targets.defaultValue && !scopes.includes(targets.value)) {
+      targets.value = scopes.find(s => s.startsWith('mall:')) || scopes.find(s => s !== 'all') || 'all';
+    }
+  });
   alimi.on('*', event => {
     toast(event);
     prepend(event);

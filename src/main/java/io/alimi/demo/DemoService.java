@@ -6,6 +6,7 @@ import io.alimi.api.AdminAuth;
 import io.alimi.api.Problem;
 import io.alimi.api.RequestBody;
 import io.alimi.auth.Identities;
+import io.alimi.auth.Narrowing;
 import io.alimi.auth.Profile;
 import io.alimi.event.EventJson;
 import io.alimi.event.Scope;
@@ -32,8 +33,10 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -49,7 +52,8 @@ import java.util.logging.Logger;
  * POST /v1/demo/exports                 start an "export orders to Excel" job for the signed-in admin (202); a few
  *                                       seconds later excel.export.completed reaches admin:&lt;n&gt; with its link
  * GET  /v1/demo/exports/{job}/file     the file (CSV, UTF-8 with BOM so Excel reads Korean); the job id is the key
- * POST /v1/demo/events                 {"type": "order.created", "targets": "mall:1", "data": {…}} → Kafka
+ * POST /v1/demo/events                 {"type": "order.created", "targets": "mall:1", "data": {…}} → Kafka; every
+ *                                       target must be one of the admin's scopes (403 naming the first that is not)
  * </pre>
  */
 public final class DemoService implements HttpService {
@@ -166,19 +170,21 @@ public final class DemoService implements HttpService {
             Problem.badRequest("type: must be one of " + TYPES).send(res);
             return;
         }
+        String checked;
         try {
-            for (String target : targets.split(",")) {
-                Scope.parse(target.strip());
-            }
+            checked = targets(admin.get().scopes(), targets);
         } catch (IllegalArgumentException e) {
-            Problem.badRequest("targets: " + e.getMessage()).send(res);
+            Problem.badRequest(e.getMessage()).send(res);
+            return;
+        } catch (Narrowing.NotEntitled e) {
+            Problem.forbidden(e.getMessage()).send(res);
             return;
         }
         JsonNode data = body.has("data") ? body.get("data") : EventJson.mapper().createObjectNode();
         String id = "demo-" + UUID.randomUUID();
         RecordMetadata sent;
         try {
-            sent = send(event(id, "/demo/console", type, targets, data), targets);
+            sent = send(event(id, "/demo/console", type, checked, data), checked);
         } catch (Exception e) {
             Problem.unavailable("Kafka cannot be reached: " + e.getClass().getSimpleName()).send(res);
             return;
@@ -190,6 +196,33 @@ public final class DemoService implements HttpService {
                 .put("topic", sent.topic())
                 .put("partition", sent.partition())
                 .put("offset", sent.offset())));
+    }
+
+    /**
+     * The targets of an event from the producer panel, as they will be sent: every one a scope the admin is
+     * entitled to, like every other route, so the demo cannot put an event on a mall the admin does not work for.
+     * What is checked is what is sent: the scopes joined by commas, without the spaces around them.
+     *
+     * @throws IllegalArgumentException (400) when an item is not a scope (an empty one included), prefixed "targets: "
+     * @throws Narrowing.NotEntitled    (403) naming the first scope, in the order given, that is not one of
+     *                                  {@code entitled}
+     */
+    static String targets(Set<Scope> entitled, String targets) throws Narrowing.NotEntitled {
+        Set<Scope> scopes = new LinkedHashSet<>();
+        // -1: "mall:1," has an empty second item, as the bridge reads it, not one item.
+        for (String item : targets.split(",", -1)) {
+            try {
+                scopes.add(Scope.parse(item.strip()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("targets: " + e.getMessage());
+            }
+        }
+        for (Scope scope : scopes) {
+            if (!entitled.contains(scope)) {
+                throw new Narrowing.NotEntitled("scope " + scope + " is not one of this admin's scopes");
+            }
+        }
+        return String.join(",", scopes.stream().map(Scope::toString).toList());
     }
 
     private Optional<Profile> admin(ServerRequest req, ServerResponse res) {
