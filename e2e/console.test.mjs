@@ -53,6 +53,16 @@ async function stored(scope, orderNo, token) {
   }
 }
 
+/** Publishes over HTTP as a domain service would (ALIMI_API_KEY). */
+async function publish(event) {
+  const response = await fetch(BASE + '/v1/events', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/cloudevents+json', 'X-Api-Key': process.env.ALIMI_API_KEY },
+    body: JSON.stringify({ specversion: '1.0', source: '/e2e', ...event }),
+  });
+  assert.equal(response.status, 202, await response.text());
+}
+
 async function toastWith(page, text) {
   await page.waitForFunction(t => [...document.querySelectorAll('.toast')].some(e => e.textContent.includes(t)), text, WAIT);
 }
@@ -278,6 +288,101 @@ test('an event cannot inject markup or a javascript: link into the console', asy
   const toast = page.locator('.toast', { hasText: id });
   assert.equal(await toast.locator('a').count(), 0, 'no link from a javascript: URL');
   assert.equal(await toast.locator('img').count(), 0, 'markup is shown as text');
+  assert.equal(await page.evaluate(() => window.pwned), undefined);
+  await context.close();
+});
+
+test('links from events are judged by the browser\'s own URL parser: only this site\'s, or an allowed origin\'s', async () => {
+  const context = await profile();
+  const page = await context.newPage();
+  page.on('pageerror', e => console.error('page error:', e.message));
+  await page.goto(BASE + '/');
+  const origin = new URL(BASE).origin;
+  const host = new URL(BASE).host;
+  const hostile = [
+    'javascript:alert(1)', 'JavaScript:alert(1)', 'java\tscript:alert(1)', 'java\nscript:alert(1)', 'java\rscript:alert(1)',
+    ' javascript:alert(1)', '\u0000javascript:alert(1)', '\u001fjavascript:alert(1)', 'javascript\u007f:alert(1)',
+    'data:text/html,<script>alert(1)</script>', 'vbscript:msgbox(1)', 'file:///etc/passwd', 'ftp://' + host + '/x',
+    `blob:${origin}/7c1f0d2e`,
+    // Each of these is another site to a browser, however it looks to a pattern.
+    '//evil.com/x', '/\\evil.com/x', '\\\\evil.com/x', '\\/evil.com', '/\t/evil.com', '/\n/evil.com', '//\\evil.com',
+    'https:evil.com', 'https:/evil.com', 'https:\\\\evil.com', 'http://evil.com', 'https://evil.com/' + host,
+    `http://${host}@evil.com/x`, 'http://good@evil.com/x', `http://${host}.evil.com/x`, `http://${host}%2f@evil.com/`,
+    `https://${host}/x`, `http://${new URL(BASE).hostname}:1/x`, 'http://localhost:' + new URL(BASE).port + '/x',
+    // This site's, but not as a link should be: credentials, whitespace or a control character around or inside.
+    `http://user:secret@${host}/x`, `http://user@${host}/x`, '/v1/x ', ' /v1/x', '/v1/x\n', '\t/v1/x', '/v1/\tx',
+    `${origin}/x\u000b`, '\u00a0/v1/x',
+    // Not URLs at all.
+    '', 'http://[::1', 'http://', null, undefined, 42, ['/v1/x'],
+  ];
+  const good = [
+    ['/v1/demo/exports/abc/file', origin + '/v1/demo/exports/abc/file'],
+    ['files/orders.csv', origin + '/files/orders.csv'],
+    ['?job=7', origin + '/?job=7'],
+    [origin + '/x?y=1#z', origin + '/x?y=1#z'],
+    [origin.toUpperCase() + '/X', origin + '/X'],
+    ['%2F%2Fevil.com', origin + '/%2F%2Fevil.com'],
+    // Same scheme as the page: the parser reads a path on this site (https:evil.com, above, is another site).
+    ['http:evil.com', origin + '/evil.com'],
+  ];
+  const results = await page.evaluate(async ({ hostile, good }) => {
+    const { Alimi } = await import('/alimi.js');
+    const files = { allowedOrigins: ['https://files.example.com/ignored/path'] };
+    const threw = name => { try { Alimi.safeLink('/x', { allowedOrigins: [name] }); return null; } catch (e) { return e.name; } };
+    return {
+      hostile: hostile.map(url => [url, Alimi.safeLink(url), Alimi.safeLink(url, files)]),
+      good: good.map(([url]) => [url, Alimi.safeLink(url), Alimi.safeLink(url, files)]),
+      allowed: ['https://files.example.com/a.csv', 'https://FILES.example.com:443/a.csv', 'https://files.example.com:8443/a.csv',
+        'http://files.example.com/a.csv', 'https://files.example.com.evil.com/a.csv', 'https://evil.com@files.example.com/a.csv',
+        'https://files.example.com@evil.com/a.csv', '//files.example.com/a.csv']
+        .map(url => [url, Alimi.safeLink(url), Alimi.safeLink(url, files)]),
+      invalidOrigin: threw('not an origin'),
+    };
+  }, { hostile, good });
+  for (const [url, own, withFiles] of results.hostile) {
+    assert.equal(own, null, `${JSON.stringify(url)} is not a link`);
+    assert.equal(withFiles, null, `${JSON.stringify(url)} is not a link, whatever other origin is allowed`);
+  }
+  for (const [i, [url, own, withFiles]] of results.good.entries()) {
+    assert.equal(own, good[i][1], `${JSON.stringify(url)} is a link on this site`);
+    assert.equal(withFiles, good[i][1], `${JSON.stringify(url)} is a link on this site`);
+  }
+  assert.deepEqual(results.allowed, [
+    ['https://files.example.com/a.csv', null, 'https://files.example.com/a.csv'],
+    ['https://FILES.example.com:443/a.csv', null, 'https://files.example.com/a.csv'],
+    ['https://files.example.com:8443/a.csv', null, null],
+    ['http://files.example.com/a.csv', null, null],
+    ['https://files.example.com.evil.com/a.csv', null, null],
+    ['https://evil.com@files.example.com/a.csv', null, null],
+    ['https://files.example.com@evil.com/a.csv', null, null],
+    // Scheme-relative: http: like the page, so not the allowed https: origin.
+    ['//files.example.com/a.csv', null, null],
+  ]);
+  assert.equal(results.invalidOrigin, 'TypeError', 'an allowed origin that is not a URL is a mistake, said at once');
+  await context.close();
+});
+
+test('an event\'s link to another site, however written, is no link in the console\'s toast', async () => {
+  const context = await profile();
+  const page = await context.newPage();
+  await signIn(page, 'dev-admin-1-token');
+  const stamp = Date.now();
+  const hostile = ['/\\evil.com', '/\\evil.com/orders.csv', '//evil.com/orders.csv', '\\\\evil.com/orders.csv',
+    'https:evil.com/orders.csv', 'http://good@evil.com/orders.csv', 'java\tscript:window.pwned=3', ' /v1/demo/exports/x/file'];
+  for (const [i, downloadUrl] of hostile.entries()) {
+    const fileName = `LINK-${stamp}-${i}.csv`;
+    await publish({ id: fileName, type: 'excel.export.completed', targets: 'admin:1', data: { fileName, downloadUrl } });
+    await toastWith(page, fileName);
+    const toast = page.locator('.toast', { hasText: fileName });
+    assert.equal(await toast.locator('a').count(), 0, `no link from ${JSON.stringify(downloadUrl)}`);
+  }
+  // This site's own link still is one, as the browser resolved it.
+  const fileName = `LINK-${stamp}-own.csv`;
+  await publish({ id: fileName, type: 'excel.export.completed', targets: 'admin:1',
+    data: { fileName, downloadUrl: '/v1/demo/exports/x/file' } });
+  await toastWith(page, fileName);
+  const link = page.locator('.toast', { hasText: fileName }).locator('a.download');
+  assert.equal(await link.getAttribute('href'), new URL(BASE).origin + '/v1/demo/exports/x/file');
   assert.equal(await page.evaluate(() => window.pwned), undefined);
   await context.close();
 });

@@ -105,8 +105,21 @@ export interface Handlers {
   state: ConnectionState;
 }
 
+export interface SafeLinkOptions {
+  /** Origins besides the page's own that links may lead to, e.g. 'https://files.example.com'. */
+  allowedOrigins?: string[];
+}
+
 export declare class Alimi {
   constructor(options: AlimiOptions);
+  /**
+   * The href for a link taken from an event (e.g. data.downloadUrl), or null when it must not become one. The
+   * browser's URL parser resolves it against the page; only http: and https: URLs without credentials whose origin
+   * is the page's own or one of allowedOrigins pass. Text with leading or trailing whitespace or a control
+   * character is refused, so javascript:, data:, //evil.com, /\evil.com and the like never do.
+   * Throws a TypeError when an entry of allowedOrigins is not a URL.
+   */
+  static safeLink(url: unknown, options?: SafeLinkOptions): string | null;
   /** The last unread count received, or null before the first. */
   readonly unread: Unread | null;
   readonly state: ConnectionState['state'];

@@ -2,7 +2,7 @@
 //
 //   import { Alimi } from '/alimi.js';
 //   const alimi = new Alimi({ token: () => session.accessToken });
-//   alimi.on('excel.export.completed', e => toast(e.data.fileName, e.data.downloadUrl));
+//   alimi.on('excel.export.completed', e => toast(e.data.fileName, Alimi.safeLink(e.data.downloadUrl)));
 //   alimi.on('unread', u => badge.textContent = u.text);
 //   const page = await alimi.timeline({ limit: 20 });
 //
@@ -58,6 +58,38 @@ export class Alimi {
     } else {
       this.#lead();
     }
+  }
+
+  /**
+   * The address to give a link made from an event (a download, a claim's page), or null when it must not be one.
+   * Events come from producers, so a link in one is judged by this browser's own URL parser, not by a pattern:
+   * the text is resolved against the page (new URL(url, location.href)) and kept only when it is http: or https:,
+   * carries no user name or password, and its origin is the page's own or one of allowedOrigins. Text with
+   * leading or trailing whitespace, or a control character anywhere (a tab or newline inside "javascript:"), is
+   * refused outright, though the parser would drop it. So javascript: and data: URLs, //evil.com, /\evil.com,
+   * \\evil.com, https:evil.com (on an http: page) and http://good@evil.com never become links.
+   *
+   *   const href = Alimi.safeLink(e.data.downloadUrl, { allowedOrigins: ['https://files.example.com'] });
+   *   if (href) link.href = href;
+   *
+   * @param {unknown} url what the event says
+   * @param {{ allowedOrigins?: string[] }} [options] origins other than the page's that links may lead to, e.g.
+   *   'https://files.example.com' (each is read with new URL, so a path after it is ignored)
+   * @throws {TypeError} when an entry of allowedOrigins is not a URL
+   * @returns {string | null} the resolved absolute URL to use as href, or null
+   */
+  static safeLink(url, { allowedOrigins = [] } = {}) {
+    if (typeof url !== 'string' || url === '' || url !== url.trim() || /[\u0000-\u001f\u007f]/.test(url)) return null;
+    let parsed;
+    try {
+      parsed = new URL(url, location.href);
+    } catch (e) {
+      return null;
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return null;
+    if (parsed.username || parsed.password) return null;
+    const origins = new Set([location.origin, ...allowedOrigins.map(origin => new URL(origin).origin)]);
+    return parsed.origin !== 'null' && origins.has(parsed.origin) ? parsed.href : null;
   }
 
   /**

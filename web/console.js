@@ -69,12 +69,13 @@ function toast(event) {
   box.className = 'toast';
   box.dataset.type = event.type;
   box.textContent = title(event);
-  // Only a path on this site or an http(s) address becomes a link: never javascript: or data: from an event.
-  const url = event.data?.downloadUrl;
-  if (event.type === 'excel.export.completed' && typeof url === 'string' && /^(\/(?!\/)|https?:\/\/)/.test(url)) {
+  // Only an http(s) address on this site becomes a link, as the browser itself reads the URL: never javascript:,
+  // data: or another site (//evil.com, /\evil.com) from an event.
+  const href = event.type === 'excel.export.completed' ? Alimi.safeLink(event.data?.downloadUrl) : null;
+  if (href) {
     box.append(' ');
     const link = document.createElement('a');
-    link.href = url;
+    link.href = href;
     link.textContent = '다운로드';
     link.setAttribute('download', event.data.fileName || 'orders.csv');
     link.className = 'download';
