@@ -24,7 +24,10 @@ import io.alimi.event.EnvelopeReader;
 import io.alimi.hub.Relay;
 import io.alimi.hub.RelaySettings;
 import io.alimi.limit.ClientAddress;
+import io.alimi.limit.Limit;
 import io.alimi.limit.Limits;
+import io.alimi.limit.Rate;
+import io.alimi.api.AdminAuth;
 import io.alimi.observe.HealthCheck;
 import io.alimi.observe.HealthService;
 import io.alimi.push.DeviceService;
@@ -66,6 +69,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
@@ -185,7 +189,6 @@ public final class Main {
             // Every admin seen with a valid token renews (and corrects) their place in the push audiences.
             Identities identities = Identities.observed(IdentitySources.from(settings, parts), audience::seen);
             RedisTimeline.Meters meters = new RedisTimeline.Meters();
-            Timeline timeline = new RedisTimeline(shared, keys, retention, meters);
             List<HealthCheck> checks = new ArrayList<>();
             checks.add(new RedisHealth(shared, redis.describe()));
 
@@ -199,11 +202,17 @@ public final class Main {
                 checks.add(bridge::health);
             }
             Relay relay = null;
+            Timeline reading = null;
             if (roles.contains(Role.RELAY)) {
                 RedisLink tailConnection = redis.connect(patience);
                 parts.add(tailConnection);
-                ReadState reads = new ReadState(shared.async(), keys, timeline, retention.maxAge());
-                relay = new Relay(timeline, keys, tailConnection, shared, relaySettings, reads);
+                // Replays, timeline pages and scope reads answer with many entries: on a connection of their own,
+                // a reply of megabytes never holds up a publish, a ticket or a read mark queued behind it.
+                RedisLink readConnection = redis.connect(patience);
+                parts.add(readConnection);
+                reading = new RedisTimeline(readConnection, keys, retention, meters);
+                ReadState reads = new ReadState(shared.async(), keys, reading, retention.maxAge());
+                relay = new Relay(reading, keys, tailConnection, shared, relaySettings, reads);
                 // Read-state changes on any node reach this node's sessions that show an unread count.
                 StatefulRedisPubSubConnection<String, byte[]> readChanges = redis.connectPubSub(patience);
                 parts.add(readChanges);
@@ -240,20 +249,19 @@ public final class Main {
                 Optional<Tickets> tickets = Optional.of(new Tickets(shared.async(), keys, ticketTtl, commandTimeout));
                 StreamAccess access = new StreamAccess(identities, tickets, streamPolicy, limits, origins, clientAddress);
                 streams = access;
-                Timeline publishing = timeline;
-                if (durability.waits()) {
-                    // WAIT holds its connection while replicas catch up: not the one reads and tickets share.
-                    RedisLink publishConnection = redis.connect(patience);
-                    parts.add(publishConnection);
-                    publishing = new RedisTimeline(publishConnection, keys, retention, meters, durability);
-                }
+                // Publishes on a connection of their own: reads cannot delay them, and WAIT (alimi.redis.min-replicas)
+                // holding it while replicas catch up delays nothing else.
+                RedisLink publishConnection = redis.connect(patience);
+                parts.add(publishConnection);
+                Timeline publishing = new RedisTimeline(publishConnection, keys, retention, meters, durability);
+                AdminAuth adminAuth = new AdminAuth(identities, limits, clientAddress);
                 api = new Api(new PublishService(apiKeys, reader, publishing, publishLimits, limits),
-                        new ScopeEventsService(identities, timeline), new SseService(relay, access),
+                        new ScopeEventsService(adminAuth, reading), new SseService(relay, access),
                         new PollService(relay, access), new WsEndpoint(relay, access),
                         new BrowserAuthService(access, tickets, cookie), new Cors(origins),
-                        new TimelineService(identities, relay.reads()),
+                        new TimelineService(adminAuth, relay.reads()),
                         new WebFiles(demo), demo ? demoService(settings, identities, shared, keys, parts) : null,
-                        new DeviceService(identities, devices, audience, fcm.<DeviceService.Topics>map(client -> client)
+                        new DeviceService(adminAuth, devices, audience, fcm.<DeviceService.Topics>map(client -> client)
                                 .orElse(DeviceService.Topics.NONE)));
             }
             Api routes = api;
@@ -280,8 +288,8 @@ public final class Main {
                     .routing(routing -> routing(routing, health, metrics, routes));
             if (api != null) {
                 server.addRouting(WsRouting.builder().endpoint("/v1/ws", api.ws().listeners()));
-                // The handshake itself refuses an origin neither listed nor Alimi's own (403): a foreign page never
-                // gets a socket. WsEndpoint checks the same list again once open.
+                // The handshake itself refuses an origin neither listed nor Alimi's own (403, OriginCheckingUpgrades):
+                // a foreign page never gets a socket. WsEndpoint checks the same rule again once open.
                 server.addProtocol(WsConfig.builder().origins(origins.allowed()).build());
             }
             WebServer started = server.build().start();
@@ -315,6 +323,7 @@ public final class Main {
 
     /** The HTTP routes of a node; {@code api} is null when the node does not run the relay role. */
     public static void routing(HttpRouting.Builder routing, HealthService health, MetricsService metrics, Api api) {
+        routing.addFilter(io.alimi.api.ConnectionClose::filter);
         if (api != null) {
             routing.any("/v1", api.cors()).any("/v1/*", api.cors()).any("/alimi.js", api.cors());
         }
@@ -482,7 +491,31 @@ public final class Main {
                 settings.integer("alimi.limits.connect-burst-per-ip", Limits.Settings.DEFAULT_CONNECT_BURST_PER_IP, 1, 1_000_000),
                 settings.integer("alimi.limits.admissions-per-second",
                         (int) Limits.Settings.DEFAULT_ADMISSIONS_PER_SECOND, 1, 1_000_000),
-                settings.integer("alimi.limits.admission-burst", Limits.Settings.DEFAULT_ADMISSION_BURST, 1, 1_000_000)));
+                settings.integer("alimi.limits.admission-burst", Limits.Settings.DEFAULT_ADMISSION_BURST, 1, 1_000_000)),
+                rates(settings));
+    }
+
+    /**
+     * The keyed limits: {@code alimi.limits.<name>} a rate ({@code 10/s}, {@code 6/min}) or {@code off},
+     * {@code alimi.limits.<name>-burst} how many at once.
+     */
+    private static Limits.Rates rates(Settings settings) {
+        Map<Limit, Rate> keyed = new EnumMap<>(Limit.class);
+        Limits.Rates.DEFAULT_KEYED.forEach((limit, fallback) -> {
+            String key = "alimi.limits." + limit.key();
+            String text = settings.string(key, fallback.toString());
+            if (text.strip().equalsIgnoreCase("off")) {
+                return;
+            }
+            double perSecond;
+            try {
+                perSecond = Rate.parsePerSecond(text);
+            } catch (IllegalArgumentException e) {
+                throw new SettingsException(key, e.getMessage() + ", or off");
+            }
+            keyed.put(limit, new Rate(perSecond, settings.integer(key + "-burst", fallback.burst(), 1, 1_000_000)));
+        });
+        return new Limits.Rates(keyed, settings.integer("alimi.limits.ipv6-prefix", Limits.Rates.DEFAULT_IPV6_PREFIX, 1, 128));
     }
 
     private static Optional<FcmClient> fcmClient(Settings settings) {
@@ -593,6 +626,7 @@ public final class Main {
                 settings.integer("alimi.relay.queue-capacity", Math.max(RelaySettings.DEFAULT_QUEUE_CAPACITY, tailCount),
                         tailCount, 1_000_000),
                 settings.integer("alimi.relay.max-catch-up", RelaySettings.DEFAULT_MAX_CATCH_UP, 1, 100_000),
+                settings.bytes("alimi.relay.max-catch-up-bytes", RelaySettings.DEFAULT_MAX_CATCH_UP_BYTES, 1, 1 << 30),
                 settings.duration("alimi.relay.heartbeat", RelaySettings.DEFAULT_HEARTBEAT, Duration.ofMillis(100), Duration.ofMinutes(10)),
                 lifetime,
                 RelaySettings.DEFAULT_LIFETIME_JITTER,

@@ -1,7 +1,6 @@
 package io.alimi.api;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import io.alimi.auth.Identities;
 import io.alimi.auth.Profile;
 import io.alimi.event.EventJson;
 import io.alimi.event.Scope;
@@ -42,11 +41,11 @@ public final class ScopeEventsService implements HttpService {
     public static final int DEFAULT_LIMIT = 50;
     public static final int MAX_LIMIT = 500;
 
-    private final Identities identities;
+    private final AdminAuth auth;
     private final Timeline timeline;
 
-    public ScopeEventsService(Identities identities, Timeline timeline) {
-        this.identities = identities;
+    public ScopeEventsService(AdminAuth auth, Timeline timeline) {
+        this.auth = auth;
         this.timeline = timeline;
     }
 
@@ -56,7 +55,7 @@ public final class ScopeEventsService implements HttpService {
     }
 
     private void events(ServerRequest req, ServerResponse res) {
-        Optional<Profile> profile = AdminAuth.profile(identities, req, res);
+        Optional<Profile> profile = auth.profile(req, res, io.alimi.limit.Limit.READS_PER_ADMIN);
         if (profile.isEmpty()) {
             return;
         }

@@ -2,7 +2,7 @@ package io.alimi.api;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.alimi.auth.Identities;
+import io.alimi.limit.Limit;
 import io.alimi.auth.Narrowing;
 import io.alimi.auth.Profile;
 import io.alimi.event.EventJson;
@@ -35,7 +35,9 @@ import java.util.function.Predicate;
  *
  * Items: {@code {"position": "<entry id>.<scope>", "scope": …, "read": …, "event": {…envelope…}}}; {@code next}
  * is the {@code before} of the following (older) page, null at the end. {@code scopes=} narrows the history to
- * some of the admin's scopes (never widens); {@code type=} keeps the events whose type starts with it.
+ * some of the admin's scopes (never widens); {@code type=} keeps the events whose type starts with it. A page
+ * examines at most {@value MergedTimeline#DEFAULT_MAX_EXAMINED} entries: a filter that matches little gets a page
+ * with fewer than {@code limit} items, {@code "partial": true} and a {@code next} to go on from.
  */
 public final class TimelineService implements HttpService {
 
@@ -43,11 +45,11 @@ public final class TimelineService implements HttpService {
     public static final int MAX_LIMIT = 100;
     private static final int MAX_READ_BODY = 4096;
 
-    private final Identities identities;
+    private final AdminAuth auth;
     private final ReadState reads;
 
-    public TimelineService(Identities identities, ReadState reads) {
-        this.identities = identities;
+    public TimelineService(AdminAuth auth, ReadState reads) {
+        this.auth = auth;
         this.reads = reads;
     }
 
@@ -59,7 +61,7 @@ public final class TimelineService implements HttpService {
     }
 
     private void page(ServerRequest req, ServerResponse res) {
-        Optional<Profile> profile = AdminAuth.profile(identities, req, res);
+        Optional<Profile> profile = auth.profile(req, res, Limit.READS_PER_ADMIN);
         if (profile.isEmpty()) {
             return;
         }
@@ -84,7 +86,8 @@ public final class TimelineService implements HttpService {
             ReadState.Marks marks = reads.marks(profile.get().adminNo());
             Predicate<io.alimi.timeline.Entry> include = type.<Predicate<io.alimi.timeline.Entry>>map(
                     prefix -> entry -> entry.type().startsWith(prefix)).orElse(entry -> true);
-            MergedTimeline.Page page = reads.merged().page(scopes, before, Optional.empty(), limit, include);
+            MergedTimeline.Page page = reads.merged().page(scopes, before, Optional.empty(), limit, include,
+                    MergedTimeline.DEFAULT_MAX_EXAMINED);
             send(res, body(page, marks));
         } catch (CompletionException e) {
             Problem.unavailable("the timeline store cannot be reached").send(res);
@@ -92,7 +95,7 @@ public final class TimelineService implements HttpService {
     }
 
     private void unreadCount(ServerRequest req, ServerResponse res) {
-        Optional<Profile> profile = AdminAuth.profile(identities, req, res);
+        Optional<Profile> profile = auth.profile(req, res, Limit.READS_PER_ADMIN);
         if (profile.isEmpty()) {
             return;
         }
@@ -104,7 +107,7 @@ public final class TimelineService implements HttpService {
     }
 
     private void read(ServerRequest req, ServerResponse res) {
-        Optional<Profile> profile = AdminAuth.profile(identities, req, res);
+        Optional<Profile> profile = auth.profile(req, res, Limit.READ_MARKS_PER_ADMIN);
         if (profile.isEmpty()) {
             return;
         }
@@ -198,6 +201,10 @@ public final class TimelineService implements HttpService {
             }
             json.writeEndArray();
             json.writeStringField("next", page.next().map(TimelinePosition::toString).orElse(null));
+            if (page.partial()) {
+                // A filter that matched little: the page stopped at the bound on entries examined; next goes on.
+                json.writeBooleanField("partial", true);
+            }
             json.writeEndObject();
         } catch (IOException e) {
             throw new UncheckedIOException(e);

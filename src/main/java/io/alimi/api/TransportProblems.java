@@ -22,6 +22,7 @@ public final class TransportProblems {
         return DirectHandlers.builder()
                 .addHandler(DirectHandler.EventType.PAYLOAD_TOO_LARGE, handler)
                 .addHandler(DirectHandler.EventType.BAD_REQUEST, handler)
+                .addHandler(DirectHandler.EventType.HTTP_VERSION_NOT_SUPPORTED, handler)
                 .build();
     }
 
@@ -29,6 +30,13 @@ public final class TransportProblems {
     static Problem problem(Status status, int maxBodyBytes) {
         if (status.code() == Status.REQUEST_ENTITY_TOO_LARGE_413.code()) {
             return Problem.tooLarge("body: exceeds the limit of " + Text.count(maxBodyBytes) + " bytes");
+        }
+        if (status.code() == Status.HTTP_VERSION_NOT_SUPPORTED_505.code()) {
+            // Streams need HTTP/1.1 framing (chunked bodies, keep-alive); nginx speaks HTTP/1.0 to upstreams unless
+            // told otherwise.
+            return Problem.of(status, "http-version-not-supported", status.reasonPhrase(), "HTTP/1.0 is not "
+                    + "supported: send HTTP/1.1 (curl --http1.1; behind nginx: proxy_http_version 1.1; and "
+                    + "proxy_set_header Connection \"\";)");
         }
         if (status.code() == Status.BAD_REQUEST_400.code()) {
             return Problem.badRequest("the request is not valid HTTP/1.1");

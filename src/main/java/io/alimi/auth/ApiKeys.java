@@ -25,16 +25,19 @@ import java.util.Set;
  *
  * <p>Keys come from two places: {@code alimi.publish.api-keys} ({@code name=key,…}, unrestricted, handy for
  * development) and the keys file ({@code alimi.publish.api-keys-file}), which holds digests only, each key
- * optionally restricted to source and type prefixes and to target kinds:
+ * optionally restricted to source and type prefixes and to targets: whole kinds ({@code mall}: every mall) and
+ * explicit scopes ({@code partner:7}, {@code mall:12}):
  *
  * <pre>{@code
  * {"keys": [
  *   {"name": "orders-2026-11", "sha256": "<hex of SHA-256 of the key>",
- *    "sources": ["/orders"], "types": ["order."], "targets": ["mall", "admin"]}
+ *    "sources": ["/orders"], "types": ["order."], "targets": ["mall", "admin"]},
+ *   {"name": "partner-7-dev", "sha256": "<hex>", "targets": ["partner:7", "mall:12", "mall:13"]}
  * ]}
  * }</pre>
  *
- * A missing restriction allows anything; a listed one allows only what it lists.
+ * A missing restriction allows anything; a listed one allows only what it lists: a target is allowed if its kind is
+ * listed or it is listed itself.
  */
 public final class ApiKeys {
 
@@ -46,14 +49,21 @@ public final class ApiKeys {
      *
      * @param sources source prefixes it may publish from; empty for any
      * @param types   type prefixes it may publish; empty for any
-     * @param targets scope kinds it may target
+     * @param targets scope kinds it may target (every scope of the kind)
+     * @param scopes  scopes it may target besides those of its kinds
      */
-    public record Key(String name, byte[] digest, List<String> sources, List<String> types, Set<Scope.Kind> targets) {
+    public record Key(String name, byte[] digest, List<String> sources, List<String> types, Set<Scope.Kind> targets,
+                      Set<Scope> scopes) {
 
         public Key {
             sources = List.copyOf(sources);
             types = List.copyOf(types);
             targets = Set.copyOf(targets);
+            scopes = Set.copyOf(scopes);
+        }
+
+        public Key(String name, byte[] digest, List<String> sources, List<String> types, Set<Scope.Kind> targets) {
+            this(name, digest, sources, types, targets, Set.of());
         }
 
         /** Why this key may not publish {@code event}, if it may not. */
@@ -67,12 +77,19 @@ public final class ApiKeys {
                         + "') may publish " + types);
             }
             for (Scope target : event.targets()) {
-                if (!targets.contains(target.kind())) {
-                    return Optional.of("target " + target + " is of a kind this key ('" + name + "') may not target "
-                            + targets.stream().map(Scope.Kind::label).sorted().toList());
+                if (!targets.contains(target.kind()) && !scopes.contains(target)) {
+                    return Optional.of("target " + target + " is not one this key ('" + name + "') may target "
+                            + allowed());
                 }
             }
             return Optional.empty();
+        }
+
+        /** What it may target, as in its file: kinds, then scopes. */
+        private List<String> allowed() {
+            List<String> allowed = new ArrayList<>(targets.stream().map(Scope.Kind::label).sorted().toList());
+            scopes.stream().map(Scope::toString).sorted().forEach(allowed::add);
+            return allowed;
         }
     }
 
@@ -141,20 +158,34 @@ public final class ApiKeys {
                 throw new IllegalArgumentException(where + ": sha256 must be the 64 hex digits of the key's SHA-256 digest");
             }
             Set<Scope.Kind> kinds = EnumSet.noneOf(Scope.Kind.class);
+            Set<Scope> scopes = new LinkedHashSet<>();
             if (entry.has("targets")) {
                 for (String label : strings(where, entry, "targets")) {
+                    if (label.indexOf(':') >= 0) {
+                        try {
+                            scopes.add(Scope.parse(label));
+                        } catch (IllegalArgumentException e) {
+                            throw new IllegalArgumentException(where + ": targets: '" + Text.quote(label)
+                                    + "' is not a scope: " + e.getMessage());
+                        }
+                        continue;
+                    }
                     Scope.Kind kind = Scope.Kind.of(label);
                     if (kind == null) {
                         throw new IllegalArgumentException(where + ": targets: '" + Text.quote(label)
-                                + "' is not one of all, mall, admin, partner");
+                                + "' is neither a kind (all, mall, admin, partner) nor a scope such as partner:7");
                     }
                     kinds.add(kind);
+                }
+                if (kinds.isEmpty() && scopes.isEmpty()) {
+                    throw new IllegalArgumentException(where + ": targets is empty: the key could publish nothing "
+                            + "(leave targets out to allow every target)");
                 }
             } else {
                 kinds.addAll(ANY_KIND);
             }
             keys.add(new Key(name, HexFormat.of().parseHex(hex.toLowerCase(java.util.Locale.ROOT)),
-                    strings(where, entry, "sources"), strings(where, entry, "types"), kinds));
+                    strings(where, entry, "sources"), strings(where, entry, "types"), kinds, scopes));
         }
         return new ApiKeys(keys);
     }

@@ -77,6 +77,18 @@ public final class IdentitySources {
         if (secret.isEmpty() && jwksUrl.isEmpty()) {
             return Optional.empty();
         }
+        if (jwksUrl.isPresent() && !settings.bool("alimi.auth.jwt.allow-any-issuer-and-audience", false)) {
+            // An identity provider's keys sign the tokens of every application it serves: without both checks, a
+            // token it issued for any of them would open this one.
+            for (String required : List.of("alimi.auth.jwt.issuer", "alimi.auth.jwt.audience")) {
+                if (settings.optionalString(required).filter(value -> !value.isBlank()).isEmpty()) {
+                    throw new SettingsException(required, "required with alimi.auth.jwt.jwks-url (the identity "
+                            + "provider signs other applications' tokens too): set alimi.auth.jwt.issuer and "
+                            + "alimi.auth.jwt.audience, or waive both checks with "
+                            + "alimi.auth.jwt.allow-any-issuer-and-audience=true");
+                }
+            }
+        }
         Optional<JWKSource<SecurityContext>> jwks = jwksUrl.map(url -> JwtIdentities.remoteKeys(new JwtIdentities.JwksSettings(
                 url(url, "alimi.auth.jwt.jwks-url"),
                 settings.duration("alimi.auth.jwt.jwks-cache", JwtIdentities.JwksSettings.DEFAULT_TIME_TO_LIVE,

@@ -16,7 +16,9 @@ import java.util.function.Function;
 /**
  * What a resuming client missed: the newest {@code budget} entries after each scope's position, across all its
  * scopes together, read newest first and merged, so the work and memory of a resume are bounded by the budget
- * however many scopes the client follows and however long it was away. A scope with more entries than make the
+ * however many scopes the client follows and however long it was away. The budget is in entries and in bytes of
+ * their envelopes (a few large events must not cost tens of megabytes per resume): the newest entry is taken
+ * whatever its size, each older one only while the bytes taken stay within {@code maxBytes}. A scope with more entries than make the
  * cut is reported {@code behind}: the client gets its newest entries and a gap naming the older ones (still on
  * the timeline API).
  *
@@ -45,7 +47,7 @@ final class Replay {
      * @param await waits for a Redis reply (the session's way, interruptible)
      * @return one result per source with entries or a gap, in no order
      */
-    static List<Result> read(Timeline timeline, List<Source> sources, int budget,
+    static List<Result> read(Timeline timeline, List<Source> sources, int budget, long maxBytes,
                              Function<CompletableFuture<List<Entry>>, List<Entry>> await) {
         if (sources.isEmpty()) {
             return List.of();
@@ -67,10 +69,17 @@ final class Replay {
             }
         }
         int taken = 0;
+        long bytes = 0;
         while (taken < budget && !newest.isEmpty()) {
+            int size = newest.peek().head().json().length;
+            if (taken > 0 && bytes + size > maxBytes) {
+                // Left in its buffer: its scope reports a gap through it, as when the entry budget runs out.
+                break;
+            }
             Reader reader = newest.poll();
             reader.taken.add(reader.buffer.poll());
             taken++;
+            bytes += size;
             if (reader.buffer.isEmpty() && !reader.exhausted) {
                 reader.filled(await.apply(timeline.readNewest(reader.source.scope(), reader.source.after(),
                         reader.oldestTaken(), page)));

@@ -323,7 +323,8 @@ public final class Session implements AutoCloseable {
                 sources.add(new Replay.Source(ledger.scope(i), ledger.position(i)));
             }
         }
-        List<Replay.Result> results = Replay.read(relay.timeline(), sources, relay.settings().maxCatchUp(), Session::await);
+        List<Replay.Result> results = Replay.read(relay.timeline(), sources, relay.settings().maxCatchUp(),
+                relay.settings().maxCatchUpBytes(), Session::await);
         List<Item> items = new ArrayList<>();
         List<LiveEvent> all = new ArrayList<>();
         for (Replay.Result result : results) {

@@ -95,6 +95,27 @@ public final class ClientAddress {
         return client;
     }
 
+    /**
+     * The client a per-address limit counts for {@code address} (as {@link #of} gives it): an IPv4 address itself,
+     * an IPv6 address its network of {@code ipv6Prefix} bits ({@code 2001:db8:0:0:0:0:0:0/64}), since one subscriber
+     * is given a whole /64 and picks any address in it. Anything else (a Unix socket's name) is its own client.
+     */
+    public static String network(String address, int ipv6Prefix) {
+        if (address.indexOf(':') < 0 || ipv6Prefix >= 128) {
+            return address;
+        }
+        int zone = address.indexOf('%');
+        Optional<byte[]> bytes = literal(zone < 0 ? address : address.substring(0, zone));
+        if (bytes.isEmpty() || bytes.get().length != 16) {
+            return address;
+        }
+        byte[] network = bytes.get();
+        for (int bit = ipv6Prefix; bit < 128; bit++) {
+            network[bit / 8] &= (byte) ~(0x80 >>> (bit % 8));
+        }
+        return canonical(network) + "/" + ipv6Prefix;
+    }
+
     private boolean isTrusted(byte[] address) {
         for (Range range : trusted) {
             if (range.contains(address)) {

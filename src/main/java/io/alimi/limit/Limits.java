@@ -25,8 +25,16 @@ import java.util.function.LongUnaryOperator;
  *   <li>new streams per second per node, from all addresses together ({@link Admission}): over it, 503 with a
  *       {@code Retry-After} that grows with the number of clients waiting, jittered so they come back spread out;</li>
  *   <li>live connections per admin: over it, 429 (close the admin's other tabs, or wait);</li>
- *   <li>live connections per node: over it, 503 with {@code Retry-After}, so the client tries another node.</li>
+ *   <li>live connections per node: over it, 503 with {@code Retry-After}, so the client tries another node;</li>
+ *   <li>requests with a bad credential per client address ({@link Limit#FAILED_AUTH_PER_IP}): an address over it
+ *       is refused (429) before its credentials are checked, so a flood of garbage tokens costs a counter each, and
+ *       only authenticated requests are counted against the node's admission rate;</li>
+ *   <li>per admin, each kind of request that makes Redis work ({@link Rates}): tickets, WebSocket resumes, reads,
+ *       read marks, device writes; over one, 429 with {@code Retry-After}.</li>
  * </ul>
+ *
+ * Per-address buckets group IPv6 clients by network ({@code ipv6-prefix}, /64 by default): one subscriber line
+ * holds a whole /64, so one bucket per address would be no limit at all.
  *
  * Counts are per node: behind a load balancer spreading clients over N nodes, an admin may hold up to N times
  * {@code connections-per-admin}.
@@ -59,6 +67,35 @@ public final class Limits {
                 DEFAULT_ADMISSION_BURST);
     }
 
+    /**
+     * The keyed rates: per client address ({@link Limit#FAILED_AUTH_PER_IP}) and per admin (the others).
+     *
+     * @param keyed      the rate of each keyed limit; one missing from the map is not enforced
+     * @param ipv6Prefix how many leading bits of an IPv6 address make one client, for per-address limits
+     */
+    public record Rates(Map<Limit, Rate> keyed, int ipv6Prefix) {
+        public static final int DEFAULT_IPV6_PREFIX = 64;
+        /**
+         * A console reconnects a few times a minute at worst, pages the timeline at reading speed, and registers a
+         * phone now and then; a script hammering any of these is what they stop.
+         */
+        public static final Map<Limit, Rate> DEFAULT_KEYED = Map.of(
+                Limit.FAILED_AUTH_PER_IP, new Rate(1, 20),
+                Limit.TICKETS_PER_ADMIN, new Rate(2, 30),
+                Limit.RESUMES_PER_ADMIN, new Rate(1, 10),
+                Limit.READS_PER_ADMIN, new Rate(10, 100),
+                Limit.READ_MARKS_PER_ADMIN, new Rate(5, 50),
+                Limit.DEVICE_WRITES_PER_ADMIN, new Rate(1.0 / 60, 10));
+        public static final Rates DEFAULTS = new Rates(DEFAULT_KEYED, DEFAULT_IPV6_PREFIX);
+
+        public Rates {
+            keyed = Map.copyOf(keyed);
+            if (ipv6Prefix < 1 || ipv6Prefix > 128) {
+                throw new IllegalArgumentException("the IPv6 prefix must be from 1 to 128 bits");
+            }
+        }
+    }
+
     /** A refusal: which limit, what to tell the client, and when it may try again. */
     public record Exceeded(Limit limit, String detail, long retryAfterSeconds) {
     }
@@ -70,10 +107,13 @@ public final class Limits {
     }
 
     private final Settings settings;
+    private final Rates rates;
+    private final Map<Limit, Keyed> keyed = new EnumMap<>(Limit.class);
     private final Admission admission;
     private final String admissionRefused;
     private final long intervalNanos;
     private final long burstNanos;
+    private final LongSupplier clock;
     private final Map<Limit, LongAdder> refusals = new EnumMap<>(Limit.class);
     private final ConcurrentHashMap<String, AtomicInteger> perAdmin = new ConcurrentHashMap<>();
     private final AtomicInteger connections = new AtomicInteger();
@@ -83,15 +123,26 @@ public final class Limits {
             .build();
 
     public Limits(Settings settings) {
-        this(settings, System::nanoTime, bound -> ThreadLocalRandom.current().nextLong(bound));
+        this(settings, Rates.DEFAULTS);
+    }
+
+    public Limits(Settings settings, Rates rates) {
+        this(settings, rates, System::nanoTime, bound -> ThreadLocalRandom.current().nextLong(bound));
+    }
+
+    Limits(Settings settings, LongSupplier clock, LongUnaryOperator random) {
+        this(settings, Rates.DEFAULTS, clock, random);
     }
 
     /**
      * @param clock  nanoseconds, as {@link System#nanoTime()}, for the admission rate
      * @param random a uniformly random number from 0 to the given bound (exclusive), for admission retry delays
      */
-    Limits(Settings settings, LongSupplier clock, LongUnaryOperator random) {
+    Limits(Settings settings, Rates rates, LongSupplier clock, LongUnaryOperator random) {
         this.settings = settings;
+        this.rates = rates;
+        this.clock = clock;
+        rates.keyed().forEach((limit, rate) -> keyed.put(limit, new Keyed(rate)));
         this.admission = new Admission(settings.admissionsPerSecond(), settings.admissionBurst(), clock, random);
         this.admissionRefused = "this node is admitting new streams at its limit (admissions-per-second: "
                 + format(settings.admissionsPerSecond()) + "); retry later";
@@ -106,11 +157,72 @@ public final class Limits {
         return settings;
     }
 
+    public Rates rates() {
+        return rates;
+    }
+
+    /**
+     * Takes one from {@code key}'s bucket of {@code limit} (an admin number, or a client address for
+     * {@link Limit#FAILED_AUTH_PER_IP}), or says how long until one is allowed. A limit without a rate allows all.
+     */
+    public Optional<Exceeded> take(Limit limit, String key) {
+        Keyed bucket = keyed.get(limit);
+        if (bucket == null) {
+            return Optional.empty();
+        }
+        long waitNanos = bucket.pace(limit == Limit.FAILED_AUTH_PER_IP ? client(key) : key).take(
+                bucket.interval, bucket.tolerance, clock.getAsLong());
+        return waitNanos == 0 ? Optional.empty() : Optional.of(refusedKeyed(limit, bucket.rate, waitNanos));
+    }
+
+    /**
+     * Whether {@code address} may present one more credential now: refused once its bad credentials used up
+     * {@link Limit#FAILED_AUTH_PER_IP}. Takes nothing; {@link #failedAuth} takes.
+     */
+    public Optional<Exceeded> mayAuthenticate(String address) {
+        Keyed bucket = keyed.get(Limit.FAILED_AUTH_PER_IP);
+        if (bucket == null) {
+            return Optional.empty();
+        }
+        Pace pace = bucket.paces.getIfPresent(client(address));
+        long waitNanos = pace == null ? 0 : pace.wait(bucket.interval, bucket.tolerance, clock.getAsLong());
+        return waitNanos == 0 ? Optional.empty()
+                : Optional.of(refusedKeyed(Limit.FAILED_AUTH_PER_IP, bucket.rate, waitNanos));
+    }
+
+    /** Counts one bad credential from {@code address} against {@link Limit#FAILED_AUTH_PER_IP}. */
+    public void failedAuth(String address) {
+        Keyed bucket = keyed.get(Limit.FAILED_AUTH_PER_IP);
+        if (bucket != null) {
+            bucket.pace(client(address)).take(bucket.interval, bucket.tolerance, clock.getAsLong());
+        }
+    }
+
+    /** The client a per-address bucket counts: the address, or for IPv6 its network of {@code ipv6-prefix} bits. */
+    String client(String address) {
+        return ClientAddress.network(address, rates.ipv6Prefix());
+    }
+
+    private Exceeded refusedKeyed(Limit limit, Rate rate, long waitNanos) {
+        String what = switch (limit) {
+            case FAILED_AUTH_PER_IP -> "too many requests with a missing or invalid credential from this address";
+            case TICKETS_PER_ADMIN -> "too many tickets for this admin";
+            case RESUMES_PER_ADMIN -> "too many resumes for this admin";
+            case READS_PER_ADMIN -> "too many reads for this admin";
+            case READ_MARKS_PER_ADMIN -> "too many read marks for this admin";
+            case DEVICE_WRITES_PER_ADMIN -> "too many device registrations for this admin";
+            default -> "too many requests";
+        };
+        return refused(limit, what + " (" + limit.key() + ": " + rate + ", burst " + rate.burst() + "); retry later",
+                Math.max(1, (waitNanos + 999_999_999L) / 1_000_000_000L));
+    }
+
     /** Takes one connect from {@code address}'s bucket, or says how long until the next is allowed. */
     public Optional<Exceeded> connect(String address) {
-        Pace pace = buckets.getIfPresent(address);
+        String client = client(address);
+        Pace pace = buckets.getIfPresent(client);
         if (pace == null) {
-            pace = buckets.get(address, ignored -> new Pace());
+            pace = buckets.get(client, ignored -> new Pace());
         }
         long waitNanos = pace.take(intervalNanos, burstNanos, System.nanoTime());
         if (waitNanos == 0) {
@@ -222,6 +334,13 @@ public final class Limits {
     private static final class Pace {
         private final AtomicLong fullAt = new AtomicLong(Long.MIN_VALUE);
 
+        /** 0 if {@link #take} would succeed now, else nanoseconds until it would; takes nothing. */
+        long wait(long interval, long burst, long now) {
+            long current = fullAt.get();
+            long next = Math.max(current == Long.MIN_VALUE ? now : current, now) + interval;
+            return next - now > burst ? next - now - burst : 0;
+        }
+
         /** 0 if a connect may go now, else nanoseconds until one may. */
         long take(long interval, long burst, long now) {
             while (true) {
@@ -234,6 +353,29 @@ public final class Limits {
                     return 0;
                 }
             }
+        }
+    }
+
+    /** The buckets of one keyed limit: one per key, forgotten a minute after their last use. */
+    private static final class Keyed {
+        final Rate rate;
+        final long interval;
+        final long tolerance;
+        final Cache<String, Pace> paces;
+
+        Keyed(Rate rate) {
+            this.rate = rate;
+            this.interval = (long) Math.ceil(1e9 / rate.perSecond());
+            this.tolerance = interval * rate.burst();
+            // A key idle for as long as its bucket takes to fill again is at its burst: it can be forgotten.
+            Duration idle = Duration.ofNanos(Math.max(Duration.ofMinutes(1).toNanos(), Math.min(tolerance,
+                    Duration.ofDays(1).toNanos())));
+            this.paces = Caffeine.newBuilder().maximumSize(100_000).expireAfterAccess(idle).build();
+        }
+
+        Pace pace(String key) {
+            Pace pace = paces.getIfPresent(key);
+            return pace != null ? pace : paces.get(key, ignored -> new Pace());
         }
     }
 

@@ -61,6 +61,9 @@ public final class MetricsService implements HttpService {
         text.append("alimi_limit{limit=\"max-connections\"} ").append(settings.maxConnections()).append('\n');
         text.append("alimi_limit{limit=\"connects-per-second-per-ip\"} ").append(settings.connectsPerSecondPerIp()).append('\n');
         text.append("alimi_limit{limit=\"admissions-per-second\"} ").append(settings.admissionsPerSecond()).append('\n');
+        // Keyed limits, per second (per client address or per admin).
+        limits.rates().keyed().forEach((limit, rate) -> text.append("alimi_limit{limit=\"").append(limit.key())
+                .append("\"} ").append(String.format(java.util.Locale.ROOT, "%.4f", rate.perSecond())).append('\n'));
         text.append("# HELP alimi_admission_backlog_seconds How long this node's admission rate needs for the "
                 + "clients it refused and told to come back; 0 when none waits.\n"
                 + "# TYPE alimi_admission_backlog_seconds gauge\n");

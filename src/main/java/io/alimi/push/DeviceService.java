@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.alimi.api.AdminAuth;
 import io.alimi.api.Problem;
 import io.alimi.api.RequestBody;
-import io.alimi.auth.Identities;
+import io.alimi.limit.Limit;
 import io.alimi.auth.Profile;
 import io.alimi.event.EventJson;
 import io.alimi.event.Scope;
@@ -56,13 +56,13 @@ public final class DeviceService implements HttpService {
         Topics NONE = token -> List.of();
     }
 
-    private final Identities identities;
+    private final AdminAuth auth;
     private final Devices devices;
     private final PushAudience audience;
     private final Topics topics;
 
-    public DeviceService(Identities identities, Devices devices, PushAudience audience, Topics topics) {
-        this.identities = identities;
+    public DeviceService(AdminAuth auth, Devices devices, PushAudience audience, Topics topics) {
+        this.auth = auth;
         this.devices = devices;
         this.audience = audience;
         this.topics = topics;
@@ -76,7 +76,7 @@ public final class DeviceService implements HttpService {
     }
 
     private void register(ServerRequest req, ServerResponse res) {
-        Optional<Profile> admin = AdminAuth.profile(identities, req, res);
+        Optional<Profile> admin = auth.profile(req, res, Limit.DEVICE_WRITES_PER_ADMIN);
         if (admin.isEmpty()) {
             return;
         }
@@ -137,7 +137,7 @@ public final class DeviceService implements HttpService {
     }
 
     private void list(ServerRequest req, ServerResponse res) {
-        Optional<Profile> admin = AdminAuth.profile(identities, req, res);
+        Optional<Profile> admin = auth.profile(req, res, Limit.READS_PER_ADMIN);
         if (admin.isEmpty()) {
             return;
         }
@@ -161,7 +161,7 @@ public final class DeviceService implements HttpService {
     }
 
     private void remove(ServerRequest req, ServerResponse res) {
-        Optional<Profile> admin = AdminAuth.profile(identities, req, res);
+        Optional<Profile> admin = auth.profile(req, res, Limit.DEVICE_WRITES_PER_ADMIN);
         if (admin.isEmpty()) {
             return;
         }

@@ -44,9 +44,17 @@ public final class MergedTimeline {
     public record Item(TimelinePosition position, Entry entry) {
     }
 
-    /** A page and where the next one starts, if there may be one. */
-    public record Page(List<Item> items, Optional<TimelinePosition> next) {
+    /**
+     * A page and where the next one starts, if there may be one.
+     *
+     * @param partial the page stopped at the bound on entries examined before it had {@code limit} items: there may
+     *                be more below {@code next} (a filter that matches little)
+     */
+    public record Page(List<Item> items, Optional<TimelinePosition> next, boolean partial) {
     }
+
+    /** Entries one page examines at most, whatever its filter: a type no entry has must not read every stream. */
+    public static final int DEFAULT_MAX_EXAMINED = 2_000;
 
     /** The order in which a copy is chosen to stand for its event: narrowest scope first. */
     static final Comparator<Scope> NARROWEST_FIRST = Comparator
@@ -66,6 +74,15 @@ public final class MergedTimeline {
      */
     public Page page(Collection<Scope> followed, Optional<TimelinePosition> before, Optional<TimelinePosition> after,
                      int limit, Predicate<Entry> include) {
+        return page(followed, before, after, limit, include, Integer.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #page(Collection, Optional, Optional, int, Predicate)}, examining at most {@code maxExamined}
+     * entries: past that, the page ends {@link Page#partial partial} at the last entry examined.
+     */
+    public Page page(Collection<Scope> followed, Optional<TimelinePosition> before, Optional<TimelinePosition> after,
+                     int limit, Predicate<Entry> include, int maxExamined) {
         Set<Scope> followedSet = new HashSet<>(followed);
         // All first fetches together hold about twice a page: an operator of 10,000 malls reads one entry of each
         // first, then more only from the scopes whose entries make the page.
@@ -84,15 +101,23 @@ public final class MergedTimeline {
             }
         }
         List<Item> items = new ArrayList<>(Math.min(limit, 256));
+        int examined = 0;
+        TimelinePosition lastExamined = null;
         while (items.size() < limit) {
             Cursor cursor = newest.poll();
             if (cursor == null) {
-                return new Page(items, Optional.empty());
+                return new Page(items, Optional.empty(), false);
             }
             TimelinePosition position = cursor.head();
             if (after.isPresent() && position.compareTo(after.get()) <= 0) {
-                return new Page(items, Optional.empty());
+                return new Page(items, Optional.empty(), false);
             }
+            if (examined == maxExamined) {
+                // Everything above the last examined entry has been seen: the next page starts strictly below it.
+                return new Page(items, Optional.of(lastExamined), true);
+            }
+            examined++;
+            lastExamined = position;
             Entry entry = cursor.buffer.removeFirst();
             if (standsForItsEvent(entry, cursor.scope, followedSet) && include.test(entry)) {
                 items.add(new Item(position, entry));
@@ -104,7 +129,7 @@ public final class MergedTimeline {
                 newest.add(cursor);
             }
         }
-        return new Page(items, Optional.of(items.get(items.size() - 1).position()));
+        return new Page(items, Optional.of(items.get(items.size() - 1).position()), false);
     }
 
     /** Whether this copy of an event is the one shown for it (see the class comment). */

@@ -70,10 +70,11 @@ public final class BrowserAuthService implements HttpService {
         }
         Optional<String> token;
         try {
-            access.admit(req.remotePeer().address(), req.headers());
-            token = token(req);
-            access.admitTicket();
-            access.identify(new StreamAccess.Credentials(token, Optional.empty(), Optional.empty(), Optional.empty()));
+            String client = access.admit(req.remotePeer().address(), req.headers());
+            token = token(req, client);
+            Identity identity = access.identify(client,
+                    new StreamAccess.Credentials(token, Optional.empty(), Optional.empty(), Optional.empty()));
+            access.admitTicket(identity.profile().adminNo());
         } catch (StreamAccess.Refused refused) {
             HttpStreams.refuse(res, refused.problem());
             return;
@@ -100,9 +101,11 @@ public final class BrowserAuthService implements HttpService {
         Optional<String> token;
         Identity identity;
         try {
-            access.admit(req.remotePeer().address(), req.headers());
-            token = token(req);
-            identity = access.identify(new StreamAccess.Credentials(token, Optional.empty(), Optional.empty(), Optional.empty()));
+            String client = access.admit(req.remotePeer().address(), req.headers());
+            token = token(req, client);
+            identity = access.identify(client,
+                    new StreamAccess.Credentials(token, Optional.empty(), Optional.empty(), Optional.empty()));
+            access.admitTicket(identity.profile().adminNo());
         } catch (StreamAccess.Refused refused) {
             HttpStreams.refuse(res, refused.problem());
             return;
@@ -140,10 +143,14 @@ public final class BrowserAuthService implements HttpService {
                 "cookie sessions are disabled on this node (alimi.auth.cookie.enabled)").send(res);
     }
 
-    /** Only the Authorization header: a ticket or cookie does not mint more credentials. */
-    private static Optional<String> token(ServerRequest req) throws StreamAccess.Refused {
+    /**
+     * Only the Authorization header: a ticket or cookie does not mint more credentials. Its absence counts as a bad
+     * credential, as in {@link StreamAccess#identify}.
+     */
+    private Optional<String> token(ServerRequest req, String client) throws StreamAccess.Refused {
         Optional<String> token = BearerToken.from(req.headers().first(HeaderNames.AUTHORIZATION));
         if (token.isEmpty()) {
+            access.limits().failedAuth(client);
             throw new StreamAccess.Refused(Problem.unauthorized("missing credentials: send Authorization: Bearer <token>"));
         }
         return token;

@@ -65,17 +65,17 @@ final class HttpStreams {
     }
 
     /**
-     * Checks the request (connect rate of its address, the node's admission rate, credentials, scopes, cursor,
-     * connection limits), then {@link #join joins} a session: the one way every transport opens a stream. Both
-     * rates are checked before a ticket is redeemed, so a client they refuse still holds its ticket.
+     * Checks the request (connect rate of its address, credentials, the node's admission rate, scopes, cursor,
+     * connection limits), then {@link #join joins} a session: the one way every transport opens a stream. The
+     * admission rate counts only requests whose credentials are good (a ticket's stream is not counted again).
      *
      * @throws StreamAccess.Refused with the problem to answer (or to close with), whatever step refused
      */
     static Opened open(Relay relay, StreamAccess access, Request request) throws StreamAccess.Refused {
-        access.admit(request.peer(), request.headers());
+        String client = access.admit(request.peer(), request.headers());
         StreamAccess.Credentials credentials = credentials(access, request.headers(), request.query());
-        access.admitStream(credentials);
-        StreamAccess.Grant grant = access.check(credentials, request.query().first("scopes").asOptional(), request.cursor());
+        StreamAccess.Grant grant = access.check(client, credentials, request.query().first("scopes").asOptional(),
+                request.cursor());
         Limits.Permit permit = access.acquire(grant, request.transport());
         try {
             return new Opened(grant, join(relay, grant, grant.cursor(), request.live() && wantsUnread(request.query())), permit);

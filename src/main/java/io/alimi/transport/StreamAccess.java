@@ -109,23 +109,29 @@ public final class StreamAccess {
         return origins;
     }
 
-    /** Whether the client at {@code peer} (or behind it, if it is a trusted proxy) may connect now. */
-    void admit(SocketAddress peer, Headers headers) throws Refused {
-        Optional<Limits.Exceeded> exceeded = limits.connect(clientAddress.of(peer, headers.first(FORWARDED_FOR)));
+    /**
+     * Whether the client at {@code peer} (or behind it, if it is a trusted proxy) may connect now.
+     *
+     * @return the client's address, for the limits that follow
+     */
+    String admit(SocketAddress peer, Headers headers) throws Refused {
+        String client = clientAddress.of(peer, headers.first(FORWARDED_FOR));
+        Optional<Limits.Exceeded> exceeded = limits.connect(client);
         if (exceeded.isPresent()) {
             throw new Refused(problem(exceeded.get()));
         }
+        return client;
     }
 
     /**
-     * Whether the node takes one more stream now (its admission rate, all addresses together). Called before the
-     * credentials are checked, so a refusal costs neither an identity check nor a Redis call.
+     * Whether the node takes one more stream now (its admission rate, all addresses together). Called once the
+     * credentials are known good, so requests without a valid one never spend the budget real admins reconnect on;
+     * they have a small one of their own, per address ({@link Limit#FAILED_AUTH_PER_IP}).
      *
      * <p>A request with a ticket is not counted: its ticket was, when it was issued ({@link #admitTicket}). That is
      * where a browser can be refused readably: EventSource never shows a script the status or headers of a refused
      * open, but the ticket request is a {@code fetch}. Counting the open again would charge a browser twice and refuse
-     * it where it cannot see why. A forged ticket skips the count too, and gets a 401 for the price of one Redis
-     * {@code GETDEL}, no backlog read.
+     * it where it cannot see why.
      */
     void admitStream(Credentials credentials) throws Refused {
         if (credentials.ticket().isEmpty()) {
@@ -134,10 +140,15 @@ public final class StreamAccess {
     }
 
     /**
-     * Whether the node issues one more ticket now: each ticket opens one stream, so it is counted against the
-     * admission rate like the stream it stands for. Refused, no ticket exists, so none is wasted.
+     * Whether {@code adminNo} gets one more ticket now: within the admin's own ticket rate, and since each ticket
+     * opens one stream, within the node's admission rate like the stream it stands for. Refused, no ticket exists,
+     * so none is wasted.
      */
-    void admitTicket() throws Refused {
+    void admitTicket(String adminNo) throws Refused {
+        Optional<Limits.Exceeded> exceeded = limits.take(Limit.TICKETS_PER_ADMIN, adminNo);
+        if (exceeded.isPresent()) {
+            throw new Refused(problem(exceeded.get()));
+        }
         admitNew();
     }
 
@@ -187,15 +198,32 @@ public final class StreamAccess {
     }
 
     static Problem problem(Limits.Exceeded exceeded) {
-        // Node-wide limits are 503 (this node, now; another may take you), a client's own are 429.
-        Problem problem = exceeded.limit() == Limit.MAX_CONNECTIONS || exceeded.limit() == Limit.ADMISSIONS_PER_SECOND
-                ? Problem.unavailable(exceeded.detail())
-                : Problem.tooManyRequests(exceeded.detail());
-        return problem.retryAfter(exceeded.retryAfterSeconds());
+        return io.alimi.api.AdminAuth.refusal(exceeded);
     }
 
-    /** The identity behind the credentials, or why there is none. */
-    Identity identify(Credentials credentials) throws Refused {
+    /**
+     * The identity behind the credentials, or why there is none. An address whose bad credentials used up
+     * {@link Limit#FAILED_AUTH_PER_IP} is refused (429) before these are looked at; each refusal for a missing,
+     * invalid or expired credential counts against it.
+     *
+     * @param client the client's address, as {@link #admit} gave it
+     */
+    Identity identify(String client, Credentials credentials) throws Refused {
+        Optional<Limits.Exceeded> exceeded = limits.mayAuthenticate(client);
+        if (exceeded.isPresent()) {
+            throw new Refused(problem(exceeded.get()));
+        }
+        try {
+            return resolve(credentials);
+        } catch (Refused refused) {
+            if (refused.problem().status().code() == 401) {
+                limits.failedAuth(client);
+            }
+            throw refused;
+        }
+    }
+
+    private Identity resolve(Credentials credentials) throws Refused {
         String token;
         if (credentials.ticket().isPresent()) {
             if (tickets.isEmpty()) {
@@ -243,11 +271,16 @@ public final class StreamAccess {
     }
 
     /**
+     * Checks credentials (then the node's admission rate, see {@link #admitStream}), scopes and cursor.
+     *
+     * @param client the client's address, as {@link #admit} gave it
      * @param scopes the {@code scopes} parameter: comma-separated, empty for all entitled scopes
      * @param cursor the cursor to resume from, if any
      */
-    Grant check(Credentials credentials, Optional<String> scopes, Optional<String> cursor) throws Refused {
-        Identity identity = identify(credentials);
+    Grant check(String client, Credentials credentials, Optional<String> scopes, Optional<String> cursor)
+            throws Refused {
+        Identity identity = identify(client, credentials);
+        admitStream(credentials);
         Set<Scope> entitled = identity.profile().scopes();
         List<Scope> followed;
         try {

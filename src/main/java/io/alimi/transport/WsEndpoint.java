@@ -43,7 +43,8 @@ import java.util.logging.Logger;
  *
  * <p>Close codes: 1000 stream lifetime reached (reconnect now), 1012 node draining (reconnect, to another node),
  * 1013 too slow to keep up, or over a connection limit or the node's admission rate, or tokens cannot be checked
- * right now (reconnect after a delay; a refusal's reason starts with it: {@code retry after 7 s: …}), 1011 the
+ * right now, or over the admin's rate of {@code resume} messages (reconnect or resume after a delay; a refusal's
+ * reason starts with it: {@code retry after 7 s: …}), 1011 the
  * timeline store is unreachable or the connection failed on the server (reconnect after a delay, from the last
  * cursor; the slot is released only once the socket is closed), 4400 bad request (the reason says what), 4401 missing,
  * invalid, revoked or expired credentials (get a new token or ticket), 4403 scope or origin not allowed.
@@ -217,6 +218,14 @@ public final class WsEndpoint {
                     }
                     Cursor cursor = resumeFrom;
                     resumeFrom = null;
+                    // Each resume replays from its cursor: an admin's resumes have a rate, like their connects.
+                    Optional<io.alimi.limit.Limits.Exceeded> exceeded = access.limits().take(
+                            io.alimi.limit.Limit.RESUMES_PER_ADMIN, opened.grant().identity().profile().adminNo());
+                    if (exceeded.isPresent()) {
+                        Problem problem = StreamAccess.problem(exceeded.get());
+                        close(ws, TRY_AGAIN_LATER, reason(TRY_AGAIN_LATER, problem));
+                        return;
+                    }
                     try {
                         joined = HttpStreams.join(relay, opened.grant(), Optional.of(cursor),
                                 HttpStreams.wantsUnread(prologue.query()));

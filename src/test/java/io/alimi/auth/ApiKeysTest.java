@@ -75,11 +75,25 @@ class ApiKeysTest {
                 orders.refusal(event("/claims", "order.created", "mall:1")).orElseThrow());
         assertEquals("type 'notice.posted' is not one this key ('orders') may publish [order.]",
                 orders.refusal(event("/orders", "notice.posted", "mall:1")).orElseThrow());
-        assertEquals("target all is of a kind this key ('orders') may not target [admin, mall]",
+        assertEquals("target all is not one this key ('orders') may target [admin, mall]",
                 orders.refusal(event("/orders", "order.created", "mall:1", "all")).orElseThrow());
         ApiKeys.Key ops = keys.verify("ops-key-0123456789ab").orElseThrow();
         assertTrue(ops.refusal(event("/anything", "notice.posted", "all", "partner:3")).isEmpty(), "no restriction, anything");
         assertTrue(keys.verify("orders-key-012345678").isEmpty());
+    }
+
+    @Test
+    void aPartnersKeyReachesItsPartnerAndTheMallsItServesAndNothingElse() throws IOException {
+        ApiKeys keys = ApiKeys.load(keysFile("""
+                {"keys": [{"name": "partner-7", "sha256": "%s", "targets": ["partner:7", "mall:12", "mall:13"]}]}
+                """.formatted(sha256("partner-7-key-0123456789"))));
+        ApiKeys.Key partner = keys.verify("partner-7-key-0123456789").orElseThrow();
+        assertTrue(partner.refusal(event("/p7", "product.question", "partner:7", "mall:12", "mall:13")).isEmpty());
+        assertEquals("target mall:14 is not one this key ('partner-7') may target [mall:12, mall:13, partner:7]",
+                partner.refusal(event("/p7", "product.question", "mall:12", "mall:14")).orElseThrow());
+        assertTrue(partner.refusal(event("/p7", "x", "partner:8")).isPresent(), "another partner");
+        assertTrue(partner.refusal(event("/p7", "x", "all")).isPresent(), "everyone");
+        assertTrue(partner.refusal(event("/p7", "x", "admin:7")).isPresent(), "an admin");
     }
 
     @Test
@@ -90,7 +104,14 @@ class ApiKeysTest {
                 badDigest.getMessage());
         IllegalArgumentException badKind = assertThrows(IllegalArgumentException.class, () -> ApiKeys.load(keysFile(
                 "{\"keys\": [{\"name\": \"x\", \"sha256\": \"%s\", \"targets\": [\"shop\"]}]}".formatted(sha256("k")))));
-        assertTrue(badKind.getMessage().endsWith("targets: 'shop' is not one of all, mall, admin, partner"), badKind.getMessage());
+        assertTrue(badKind.getMessage().endsWith("targets: 'shop' is neither a kind (all, mall, admin, partner) nor a "
+                + "scope such as partner:7"), badKind.getMessage());
+        IllegalArgumentException badScope = assertThrows(IllegalArgumentException.class, () -> ApiKeys.load(keysFile(
+                "{\"keys\": [{\"name\": \"x\", \"sha256\": \"%s\", \"targets\": [\"shop:1\"]}]}".formatted(sha256("k")))));
+        assertTrue(badScope.getMessage().contains("targets: 'shop:1' is not a scope"), badScope.getMessage());
+        IllegalArgumentException none = assertThrows(IllegalArgumentException.class, () -> ApiKeys.load(keysFile(
+                "{\"keys\": [{\"name\": \"x\", \"sha256\": \"%s\", \"targets\": []}]}".formatted(sha256("k")))));
+        assertTrue(none.getMessage().contains("targets is empty"), none.getMessage());
         IllegalArgumentException twice = assertThrows(IllegalArgumentException.class, () -> ApiKeys.load(keysFile(
                 "{\"keys\": [{\"name\": \"x\", \"sha256\": \"%1$s\"}, {\"name\": \"x\", \"sha256\": \"%1$s\"}]}".formatted(sha256("k")))));
         assertTrue(twice.getMessage().endsWith("key 2 ('x'): the name is used twice"), twice.getMessage());

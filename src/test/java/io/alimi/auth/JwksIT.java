@@ -36,9 +36,50 @@ class JwksIT {
     @RegisterExtension
     final Closer closer = new Closer();
     private final AdminService admin = closer.add(new AdminService());
+    private static final String ISSUER = "https://id.example.test";
+    private static final String AUDIENCE = "alimi";
+
+    private Main.Running node(String... overrides) {
+        Map<String, String> settings = new java.util.HashMap<>(Map.of("alimi.auth.jwt.jwks-url", admin.jwksUrl(),
+                "alimi.auth.jwt.issuer", ISSUER, "alimi.auth.jwt.audience", AUDIENCE));
+        for (int i = 0; i < overrides.length; i += 2) {
+            settings.put(overrides[i], overrides[i + 1]);
+        }
+        return closer.add(TestNode.start(settings));
+    }
+
+    @Test
+    void aKeySetWithoutIssuerAndAudienceChecksRefusesToStartNamingTheSetting() {
+        io.alimi.config.SettingsException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                io.alimi.config.SettingsException.class,
+                () -> closer.add(TestNode.start(Map.of("alimi.auth.jwt.jwks-url", admin.jwksUrl()))));
+        assertTrue(refused.getMessage().contains("alimi.auth.jwt.issuer"), refused.getMessage());
+        assertTrue(refused.getMessage().contains("allow-any-issuer-and-audience"), refused.getMessage());
+        io.alimi.config.SettingsException noAudience = org.junit.jupiter.api.Assertions.assertThrows(
+                io.alimi.config.SettingsException.class, () -> closer.add(TestNode.start(Map.of(
+                        "alimi.auth.jwt.jwks-url", admin.jwksUrl(), "alimi.auth.jwt.issuer", ISSUER))));
+        assertTrue(noAudience.getMessage().contains("alimi.auth.jwt.audience"), noAudience.getMessage());
+    }
+
+    @Test
+    void anotherApplicationsTokenFromTheSameIdentityProviderIsRefused() throws JOSEException {
+        RSAKey key = new RSAKeyGenerator(2048).keyID("shared-idp").generate();
+        admin.jwks(new JWKSet(key));
+        Main.Running node = node();
+        SignedJWT other = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(key.getKeyID()).build(),
+                new JWTClaimsSet.Builder().subject("42").claim("malls", List.of("1")).issuer(ISSUER)
+                        .audience("payroll").expirationTime(Date.from(Instant.now().plusSeconds(300))).build());
+        other.sign(new RSASSASigner(key));
+        assertEquals(401, poll(node, other.serialize()), "a token for another audience");
+        assertEquals(200, poll(node, rs256(key)));
+        Main.Running waived = closer.add(TestNode.start(Map.of("alimi.auth.jwt.jwks-url", admin.jwksUrl(),
+                "alimi.auth.jwt.allow-any-issuer-and-audience", "true")));
+        assertEquals(200, poll(waived, other.serialize()), "waived explicitly, any audience is accepted");
+    }
 
     private static JWTClaimsSet claims() {
         return new JWTClaimsSet.Builder().subject("42").claim("malls", List.of("1"))
+                .issuer(ISSUER).audience(AUDIENCE)
                 .expirationTime(Date.from(Instant.now().plusSeconds(300))).build();
     }
 
@@ -63,8 +104,7 @@ class JwksIT {
         RSAKey first = new RSAKeyGenerator(2048).keyID("2026-11").generate();
         ECKey ec = new ECKeyGenerator(Curve.P_256).keyID("ec-2026-11").generate();
         admin.jwks(new JWKSet(List.of(first, ec)));
-        Main.Running node = closer.add(TestNode.start(Map.of("alimi.auth.jwt.jwks-url", admin.jwksUrl(),
-                "alimi.auth.jwt.jwks-min-refresh-interval", "0s")));
+        Main.Running node = node("alimi.auth.jwt.jwks-min-refresh-interval", "0s");
         for (int i = 0; i < 20; i++) {
             assertEquals(200, poll(node, rs256(first)));
         }
@@ -84,8 +124,7 @@ class JwksIT {
         RSAKey key = new RSAKeyGenerator(2048).keyID("k").generate();
         admin.jwks(new JWKSet(key));
         admin.down();
-        Main.Running node = closer.add(TestNode.start(Map.of("alimi.auth.jwt.jwks-url", admin.jwksUrl(),
-                "alimi.auth.jwt.jwks-timeout", "500ms")));
+        Main.Running node = node("alimi.auth.jwt.jwks-timeout", "500ms");
         Http.Reply reply = new Http(node.port()).get("/v1/poll?wait=0", "Authorization", "Bearer " + rs256(key));
         assertEquals(503, reply.status(), reply.body());
         assertTrue(reply.json().get("detail").asText().contains("cannot be checked right now"));

@@ -37,6 +37,19 @@ public final class DevLauncher {
         Path data = Path.of("data").toAbsolutePath();
         Settings settings = Settings.load();
         Map<String, String> dev = new HashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--host") && i + 1 < args.length) {
+                dev.put("alimi.http.host", args[++i]);
+            } else {
+                System.err.println("Usage: scripts/run [--host <address>]   (default 127.0.0.1; settings: docs/CONFIGURATION.md)");
+                System.exit(2);
+            }
+        }
+        // The development tokens and the demo producer are public knowledge: only this machine may use them,
+        // unless asked otherwise.
+        if (!dev.containsKey("alimi.http.host") && settings.raw("alimi.http.host").isEmpty()) {
+            dev.put("alimi.http.host", "127.0.0.1");
+        }
 
         RedisProcess redis = null;
         if (settings.raw("alimi.redis.url").isEmpty()) {
@@ -81,9 +94,16 @@ public final class DevLauncher {
             }
         }, "dev-shutdown"));
 
+        String host = settings.with(dev).string("alimi.http.host", "127.0.0.1");
         String base = "http://localhost:" + node.port();
         System.out.println();
         System.out.println("Alimi is up: " + base + "   (Ctrl-C stops everything; data stays in ./data)");
+        if (host.equals("127.0.0.1") || host.equals("localhost") || host.equals("::1")) {
+            System.out.println("  listening on " + host + " only: other machines cannot connect (scripts/run --host 0.0.0.0 "
+                    + "opens it; the dev tokens below are public, so only on a network you trust)");
+        } else {
+            System.out.println("  listening on " + host + ": reachable from other machines, with the public dev tokens below");
+        }
         if (settings.bool("alimi.demo.enabled", true)) {
             System.out.println("  console    " + base + "/   (sign in as a dev admin; export to Excel; send events through Kafka)");
         }

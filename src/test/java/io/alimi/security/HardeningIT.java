@@ -377,6 +377,22 @@ class HardeningIT {
         assertEquals("ready", ws.next(WAIT).get("op").asText());
     }
 
+    @Test
+    void theWebSocketHandshakeTakesAlimisOwnOriginAsWellAsListedOnesLikeEveryOtherRoute() throws JOSEException {
+        Main.Running node = node();
+        String token = hs256(claims().build(), SECRET);
+        String own = "http://127.0.0.1:" + node.port();
+        WsClient fromOwnPage = closer.add(WsClient.connect(node.port(), "/v1/ws?ticket=" + ticket(node, token),
+                Map.of("Origin", own)));
+        assertEquals("ready", fromOwnPage.next(WAIT).get("op").asText(), "a page Alimi serves (its console) connects");
+        WsClient listed = closer.add(WsClient.connect(node.port(), "/v1/ws?ticket=" + ticket(node, token),
+                Map.of("Origin", FRONT_END)));
+        assertEquals("ready", listed.next(WAIT).get("op").asText());
+        assertHandshakeRefused(node, "/v1/ws?ticket=" + ticket(node, token),
+                Map.of("Origin", "http://127.0.0.1:" + (node.port() == 65535 ? 1 : node.port() + 1)));
+        assertHandshakeRefused(node, "/v1/ws?ticket=" + ticket(node, token), Map.of("Origin", "null"));
+    }
+
     private static void assertHandshakeRefused(Main.Running node, String path, Map<String, String> headers) {
         java.util.concurrent.CompletionException refused = org.junit.jupiter.api.Assertions.assertThrows(
                 java.util.concurrent.CompletionException.class, () -> WsClient.connect(node.port(), path, headers));

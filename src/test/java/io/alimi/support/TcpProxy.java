@@ -22,6 +22,10 @@ public final class TcpProxy implements AutoCloseable {
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private volatile int target;
     private volatile boolean paused;
+    /** The command (as RESP sends its name) whose connections' replies stall, if any. */
+    private volatile byte[] stallAfter;
+    /** Client sockets that sent {@link #stallAfter}: replies to them are held until {@link #releaseStalls}. */
+    private final Set<Socket> stalled = ConcurrentHashMap.newKeySet();
 
     public TcpProxy(int target) {
         this.target = target;
@@ -47,6 +51,26 @@ public final class TcpProxy implements AutoCloseable {
      */
     public void pause(boolean pause) {
         paused = pause;
+    }
+
+    /**
+     * From now on, a connection on which the client sends the Redis command {@code command} gets no more replies
+     * (they are held) until {@link #releaseStalls}: a reply of megabytes in the making, on whichever connection
+     * carries that kind of command, without slowing down the others.
+     */
+    public void stallRepliesAfter(String command) {
+        stallAfter = ("\r\n$" + command.length() + "\r\n" + command + "\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    }
+
+    /** Replies flow again on every connection. */
+    public void releaseStalls() {
+        stallAfter = null;
+        stalled.clear();
+    }
+
+    /** Connections whose replies are held now. */
+    public int stalledConnections() {
+        return stalled.size();
     }
 
     /** New connections go to {@code port}; every connection open now is cut. */
@@ -75,16 +99,23 @@ public final class TcpProxy implements AutoCloseable {
             }
             open.add(client);
             open.add(upstream);
-            Thread.ofVirtual().start(() -> pipe(client, upstream));
-            Thread.ofVirtual().start(() -> pipe(upstream, client));
+            Thread.ofVirtual().start(() -> pipe(client, upstream, client, true));
+            Thread.ofVirtual().start(() -> pipe(upstream, client, client, false));
         }
     }
 
-    private void pipe(Socket from, Socket to) {
+    private void pipe(Socket from, Socket to, Socket client, boolean request) {
         byte[] buffer = new byte[16 * 1024];
         try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
             int n;
             while ((n = in.read(buffer)) >= 0) {
+                byte[] marker = stallAfter;
+                if (request && marker != null && contains(buffer, n, marker)) {
+                    stalled.add(client);
+                }
+                while (!request && stalled.contains(client) && !from.isClosed()) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(5));
+                }
                 while (paused && !from.isClosed()) {
                     java.util.concurrent.locks.LockSupport.parkNanos(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(5));
                 }
@@ -97,6 +128,19 @@ public final class TcpProxy implements AutoCloseable {
             close(from);
             close(to);
         }
+    }
+
+    private static boolean contains(byte[] buffer, int length, byte[] marker) {
+        outer:
+        for (int i = 0; i + marker.length <= length; i++) {
+            for (int j = 0; j < marker.length; j++) {
+                if (buffer[i + j] != marker[j]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
     }
 
     private void close(Socket socket) {

@@ -344,6 +344,26 @@ class SseIT {
     }
 
     @Test
+    void aResumeBehindLargeEventsReplaysWithinItsByteBudgetAndSaysTheRestIsBehind() {
+        Main.Running node = node(Map.of("alimi.relay.max-catch-up-bytes", "10KiB"));
+        Publisher publisher = new Publisher(node.port());
+        SseClient first = client(node, TestNode.ADMIN_42, "scopes=mall:1", null);
+        first.next(WAIT);
+        String cursor = first.lastEventId();
+        first.close();
+        String large = "\"" + "x".repeat(3_000) + "\"";
+        for (int i = 1; i <= 10; i++) {
+            publisher.publishJson(io.alimi.support.Events.json("big-" + i, "mall:1", "{\"blob\":" + large + "}"));
+        }
+
+        SseClient second = client(node, TestNode.ADMIN_42, "scopes=mall:1", cursor);
+        second.next(WAIT);
+        SseClient.Event gap = second.next(WAIT);
+        assertEquals("behind", gap.json().get("reason").asText(), gap.data());
+        assertEquals(List.of("big-8", "big-9", "big-10"), ids(take(second, 3)), "about 3 KB each: 3 fit in 10 KiB");
+    }
+
+    @Test
     void nothingInAnEventCanAddAnSseFieldOrEvent() {
         Main.Running node = node();
         Publisher publisher = new Publisher(node.port());
