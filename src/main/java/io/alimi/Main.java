@@ -627,6 +627,8 @@ public final class Main {
                         tailCount, 1_000_000),
                 settings.integer("alimi.relay.max-catch-up", RelaySettings.DEFAULT_MAX_CATCH_UP, 1, 100_000),
                 settings.bytes("alimi.relay.max-catch-up-bytes", RelaySettings.DEFAULT_MAX_CATCH_UP_BYTES, 1, 1 << 30),
+                settings.integer("alimi.relay.replay-piece", RelaySettings.DEFAULT_REPLAY_PIECE, 1, 10_000),
+                settings.integer("alimi.relay.concurrent-replays", RelaySettings.DEFAULT_CONCURRENT_REPLAYS, 1, 10_000),
                 settings.duration("alimi.relay.heartbeat", RelaySettings.DEFAULT_HEARTBEAT, Duration.ofMillis(100), Duration.ofMinutes(10)),
                 lifetime,
                 RelaySettings.DEFAULT_LIFETIME_JITTER,

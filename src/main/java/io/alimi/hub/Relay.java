@@ -38,6 +38,12 @@ public final class Relay implements AutoCloseable {
 
     private final Timeline timeline;
     private final RelaySettings settings;
+    /**
+     * Replay pieces being read and handed out at once, node-wide: a wave of far-behind resumes is CPU work that
+     * virtual threads do not share by time, so without a bound it keeps every carrier thread busy and a publish
+     * request waits behind hundreds of replays.
+     */
+    private final java.util.concurrent.Semaphore replays;
     private final Hub hub = new Hub();
     private final Tailer tailer;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
@@ -69,6 +75,7 @@ public final class Relay implements AutoCloseable {
         this.timeline = timeline;
         this.reads = reads;
         this.settings = settings;
+        this.replays = new java.util.concurrent.Semaphore(settings.concurrentReplays(), true);
         this.tailer = new Tailer(hub, keys, tailConnection, control, settings);
         hub.tailer(tailer);
         tailer.start();
@@ -172,6 +179,11 @@ public final class Relay implements AutoCloseable {
 
     public ReadState reads() {
         return reads;
+    }
+
+    /** Permits to read and hand out one replay piece (see {@link #replays}). */
+    java.util.concurrent.Semaphore replays() {
+        return replays;
     }
 
     public RelaySettings settings() {

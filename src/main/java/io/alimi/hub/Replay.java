@@ -4,40 +4,57 @@ import io.alimi.event.Scope;
 import io.alimi.timeline.Entry;
 import io.alimi.timeline.StreamId;
 import io.alimi.timeline.Timeline;
+import io.alimi.timeline.Timeline.EntryRef;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 
 /**
- * What a resuming client missed: the newest {@code budget} entries after each scope's position, across all its
- * scopes together, read newest first and merged, so the work and memory of a resume are bounded by the budget
- * however many scopes the client follows and however long it was away. The budget is in entries and in bytes of
- * their envelopes (a few large events must not cost tens of megabytes per resume): the newest entry is taken
- * whatever its size, each older one only while the bytes taken stay within {@code maxBytes}. A scope with more entries than make the
- * cut is reported {@code behind}: the client gets its newest entries and a gap naming the older ones (still on
- * the timeline API).
+ * What a resuming client missed, decided first and read after, a piece at a time.
  *
- * <p>Only scopes whose stream has something after the client's position are read at all (the caller knows from
- * each stream's bounds), each in pages sized so that all first pages together hold about twice the budget.
+ * <p><b>The plan.</b> The newest {@code budget} entries after each scope's position, across all its scopes together
+ * and within {@code maxBytes} of envelopes (the newest is taken whatever its size), chosen from entry ids and sizes
+ * alone ({@link Timeline#idsNewest}), read newest first and merged: the work of a resume is bounded by the budget
+ * however many scopes the client follows and however long it was away. A scope with more entries than make the cut
+ * is reported {@code behind}: the client gets its newest entries and a gap naming the older ones (still on the
+ * timeline API). Only scopes whose stream has something after the client's position are read at all (the caller
+ * knows from each stream's bounds), each in pages sized so that all first pages together hold about twice the
+ * budget.
+ *
+ * <p><b>The pieces.</b> The planned entries, in entry-id order across scopes, are then read and handed out in
+ * pieces of at most {@code alimi.relay.replay-piece} entries and {@link #PIECE_BYTES} bytes: a replay is written as it is
+ * read, and its memory is one piece, not the whole replay. An entry trimmed away between the plan and its piece is
+ * simply not read; the session sees the hole from the next entry's predecessor, as it would live.
  */
 final class Replay {
+
+    /** Bytes of envelopes of one piece at most (a single larger entry is a piece of its own). */
+    static final long PIECE_BYTES = 256 * 1024;
+
+    /** As sessions hand out: by entry id, then scope. */
+    private static final Comparator<Planned> IN_ORDER = Comparator.comparing(Planned::id).thenComparing(Planned::scope);
 
     /** A scope to read: entries after {@code after}. */
     record Source(Scope scope, StreamId after) {
     }
 
-    /**
-     * What was read of one scope.
-     *
-     * @param entries oldest first
-     * @param through when entries after the position were left out (behind), the newest of them
-     */
-    record Result(Source source, List<Entry> entries, StreamId through) {
+    /** An entry chosen for the replay: its scope, id and envelope size. */
+    record Planned(Scope scope, StreamId id, int bytes) {
+    }
+
+    /** A scope some of whose entries after its position did not make the cut: the newest of those left out. */
+    record Behind(Source source, StreamId through) {
+    }
+
+    /** What to replay: the scopes behind, and the entries chosen, in the order they are handed out. */
+    record Plan(List<Behind> behind, List<Planned> entries) {
     }
 
     private Replay() {
@@ -45,19 +62,18 @@ final class Replay {
 
     /**
      * @param await waits for a Redis reply (the session's way, interruptible)
-     * @return one result per source with entries or a gap, in no order
      */
-    static List<Result> read(Timeline timeline, List<Source> sources, int budget, long maxBytes,
-                             Function<CompletableFuture<List<Entry>>, List<Entry>> await) {
+    static Plan plan(Timeline timeline, List<Source> sources, int budget, long maxBytes,
+                     Function<CompletableFuture<List<EntryRef>>, List<EntryRef>> await) {
         if (sources.isEmpty()) {
-            return List.of();
+            return new Plan(List.of(), List.of());
         }
         int page = Math.max(1, Math.min(budget + 1, 2 * budget / sources.size() + 1));
         List<Reader> readers = new ArrayList<>(sources.size());
-        List<CompletableFuture<List<Entry>>> first = new ArrayList<>(sources.size());
+        List<CompletableFuture<List<EntryRef>>> first = new ArrayList<>(sources.size());
         for (Source source : sources) {
             readers.add(new Reader(source, page));
-            first.add(timeline.readNewest(source.scope(), source.after(), null, page));
+            first.add(timeline.idsNewest(source.scope(), source.after(), null, page));
         }
         PriorityQueue<Reader> newest = new PriorityQueue<>(Comparator.<Reader, StreamId>comparing(r -> r.head().id())
                 .thenComparing(r -> r.source.scope()).reversed());
@@ -68,45 +84,102 @@ final class Replay {
                 newest.add(reader);
             }
         }
-        int taken = 0;
+        List<Planned> chosen = new ArrayList<>(Math.min(budget, 1024));
         long bytes = 0;
-        while (taken < budget && !newest.isEmpty()) {
-            int size = newest.peek().head().json().length;
-            if (taken > 0 && bytes + size > maxBytes) {
+        while (chosen.size() < budget && !newest.isEmpty()) {
+            int size = newest.peek().head().bytes();
+            if (!chosen.isEmpty() && bytes + size > maxBytes) {
                 // Left in its buffer: its scope reports a gap through it, as when the entry budget runs out.
                 break;
             }
             Reader reader = newest.poll();
-            reader.taken.add(reader.buffer.poll());
-            taken++;
+            EntryRef ref = reader.buffer.poll();
+            reader.oldestTaken = ref.id();
+            chosen.add(new Planned(reader.source.scope(), ref.id(), ref.bytes()));
             bytes += size;
             if (reader.buffer.isEmpty() && !reader.exhausted) {
-                reader.filled(await.apply(timeline.readNewest(reader.source.scope(), reader.source.after(),
-                        reader.oldestTaken(), page)));
+                reader.filled(await.apply(timeline.idsNewest(reader.source.scope(), reader.source.after(),
+                        reader.oldestTaken, page)));
             }
             if (!reader.buffer.isEmpty()) {
                 newest.add(reader);
             }
         }
-        List<Result> results = new ArrayList<>();
+        List<Behind> behind = new ArrayList<>();
         for (Reader reader : readers) {
             // A reader is refilled as soon as it runs dry, so what it has not handed over is in its buffer.
-            StreamId through = reader.buffer.isEmpty() ? null : reader.buffer.peek().id();
-            if (!reader.taken.isEmpty() || through != null) {
-                List<Entry> entries = new ArrayList<>(reader.taken);
-                java.util.Collections.reverse(entries);
-                results.add(new Result(reader.source, entries, through));
+            if (!reader.buffer.isEmpty()) {
+                behind.add(new Behind(reader.source, reader.buffer.peek().id()));
             }
         }
-        return results;
+        chosen.sort(IN_ORDER);
+        return new Plan(behind, chosen);
     }
 
-    /** One scope's entries, read newest first a page at a time. */
+    /** The planned entries, read a piece at a time, in order. Not thread-safe: the session's writer reads it. */
+    static final class Pieces {
+        private final Timeline timeline;
+        private final List<Planned> planned;
+        private final int pieceEntries;
+        private int next;
+
+        Pieces(Timeline timeline, List<Planned> planned, int pieceEntries) {
+            this.timeline = timeline;
+            this.planned = planned;
+            this.pieceEntries = pieceEntries;
+        }
+
+        boolean hasNext() {
+            return next < planned.size();
+        }
+
+        /** The millisecond of the next entry to be read (only while {@link #hasNext}). */
+        long nextMillis() {
+            return planned.get(next).id().millis();
+        }
+
+        /**
+         * The next piece: its entries as they are now (any trimmed since the plan are missing), in entry-id order
+         * across scopes.
+         */
+        List<LiveEvent> next(Function<CompletableFuture<List<Entry>>, List<Entry>> await) {
+            int from = next;
+            long bytes = 0;
+            while (next < planned.size() && next - from < pieceEntries
+                    && (next == from || bytes + planned.get(next).bytes() <= PIECE_BYTES)) {
+                bytes += planned.get(next).bytes();
+                next++;
+            }
+            // One range read per scope of the piece, all sent at once.
+            Map<Scope, StreamId[]> ranges = new LinkedHashMap<>();
+            Map<Scope, Integer> counts = new LinkedHashMap<>();
+            for (Planned entry : planned.subList(from, next)) {
+                ranges.computeIfAbsent(entry.scope(), scope -> new StreamId[] {entry.id(), entry.id()})[1] = entry.id();
+                counts.merge(entry.scope(), 1, Integer::sum);
+            }
+            List<Scope> scopes = new ArrayList<>(ranges.keySet());
+            List<CompletableFuture<List<Entry>>> reads = new ArrayList<>(scopes.size());
+            for (Scope scope : scopes) {
+                StreamId[] range = ranges.get(scope);
+                reads.add(timeline.readRange(scope, range[0], range[1], counts.get(scope)));
+            }
+            List<LiveEvent> piece = new ArrayList<>(next - from);
+            for (int s = 0; s < scopes.size(); s++) {
+                for (Entry entry : await.apply(reads.get(s))) {
+                    piece.add(LiveEvent.of(scopes.get(s), entry));
+                }
+            }
+            piece.sort(Comparator.comparing(LiveEvent::id).thenComparing(LiveEvent::scope));
+            return piece;
+        }
+    }
+
+    /** One scope's entry ids, read newest first a page at a time. */
     private static final class Reader {
         private final Source source;
         private final int page;
-        private final ArrayDeque<Entry> buffer = new ArrayDeque<>();
-        private final List<Entry> taken = new ArrayList<>();
+        private final ArrayDeque<EntryRef> buffer = new ArrayDeque<>();
+        private StreamId oldestTaken;
         private boolean exhausted;
 
         Reader(Source source, int page) {
@@ -114,17 +187,13 @@ final class Replay {
             this.page = page;
         }
 
-        void filled(List<Entry> entries) {
-            buffer.addAll(entries);
-            exhausted = entries.size() < page;
+        void filled(List<EntryRef> refs) {
+            buffer.addAll(refs);
+            exhausted = refs.size() < page;
         }
 
-        Entry head() {
+        EntryRef head() {
             return buffer.peek();
-        }
-
-        StreamId oldestTaken() {
-            return taken.get(taken.size() - 1).id();
         }
     }
 }

@@ -62,7 +62,9 @@ public final class Session implements AutoCloseable {
         /** Streams are bounded in time so clients spread over nodes: reconnect at once. */
         LIFETIME("lifetime"),
         /** The credential expired: reconnect with a fresh one. */
-        REAUTH("reauth");
+        REAUTH("reauth"),
+        /** The timeline store could not be read mid-replay: reconnect after a delay, from the cursor. */
+        STORE_UNREACHABLE("store-unreachable");
 
         private final String reason;
 
@@ -93,6 +95,12 @@ public final class Session implements AutoCloseable {
     private long complete;
     /** Events received but not yet handed out, in order: they wait for the watermark (see {@link Ledger#fits}). */
     private final List<LiveEvent> held = new ArrayList<>();
+    /** Those of {@link #held} that are copies of events the client already has (replayed, see {@link #passedCopies}). */
+    private final Set<LiveEvent> heldSkip = Collections.newSetFromMap(new IdentityHashMap<>());
+    /** The rest of the replay, while there is some: handed out before anything live (see {@link #next}). */
+    private Replay.Pieces replaying;
+    /** What the resumed cursor vouches for, for the replay's pieces. */
+    private Optional<Vouched> replayVouched = Optional.empty();
     private volatile End signal;
     /** The admin whose unread count this session follows, if it does (see {@link Relay#followUnread}). */
     volatile String unreadOf;
@@ -308,7 +316,10 @@ public final class Session implements AutoCloseable {
         }
     }
 
-    /** What was appended after each scope's position, within the catch-up budget, handed out in entry-id order. */
+    /**
+     * What was appended after each scope's position, within the catch-up budget, handed out in entry-id order: the
+     * gaps of scopes too far behind and the first piece now, the other pieces by {@link #next} before anything live.
+     */
     private List<Item> catchUp(List<StreamHead> heads, Optional<Vouched> vouched) {
         // A scope has something to replay if its stream went past the position when its bounds were read, or the
         // tailer read past it before this session subscribed (what it reads later comes live).
@@ -323,29 +334,87 @@ public final class Session implements AutoCloseable {
                 sources.add(new Replay.Source(ledger.scope(i), ledger.position(i)));
             }
         }
-        List<Replay.Result> results = Replay.read(relay.timeline(), sources, relay.settings().maxCatchUp(),
+        Replay.Plan plan = Replay.plan(relay.timeline(), sources, relay.settings().maxCatchUp(),
                 relay.settings().maxCatchUpBytes(), Session::await);
         List<Item> items = new ArrayList<>();
-        List<LiveEvent> all = new ArrayList<>();
-        for (Replay.Result result : results) {
-            int i = ledger.index(result.source().scope());
-            if (result.through() != null) {
-                items.add(new Item.Gap(ledger.scope(i), "behind", ledger.position(i), result.through(), null));
-                ledger.move(i, result.through());
-                relay.countGaps(1);
-            }
-            for (Entry entry : result.entries()) {
-                all.add(LiveEvent.of(ledger.scope(i), entry));
-            }
+        for (Replay.Behind behind : plan.behind()) {
+            int i = ledger.index(behind.source().scope());
+            items.add(new Item.Gap(ledger.scope(i), "behind", ledger.position(i), behind.through(), null));
+            ledger.move(i, behind.through());
+            relay.countGaps(1);
         }
         // Gaps carry the cursor after them: written once the positions they move are set.
         String afterGaps = ledger.cursor();
         items.replaceAll(item -> item instanceof Item.Gap gap
                 ? new Item.Gap(gap.scope(), gap.reason(), gap.after(), gap.through(), afterGaps) : item);
-        Set<LiveEvent> skip = vouched.map(v -> passedCopies(all, v)).orElse(Set.of());
-        all.sort(BY_ID);
-        handOut(all, items, skip);
+        if (!plan.entries().isEmpty()) {
+            replaying = new Replay.Pieces(relay.timeline(), plan.entries(), relay.settings().replayPiece());
+            replayVouched = vouched;
+            items.addAll(replayPiece());
+        }
         return items;
+    }
+
+    /**
+     * Reads and hands out the next piece of the replay. The watermark stays below the first entry of the pieces to
+     * come. Should the cursor be unable to take one more mark until the watermark rises, the rest of the replay is
+     * read at once and held with it (bounded by the catch-up budget), since live events may not pass it.
+     */
+    private List<Item> replayPiece() {
+        java.util.concurrent.Semaphore turns = relay.replays();
+        try {
+            turns.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.UncheckedIOException(new java.io.InterruptedIOException("interrupted while waiting to replay"));
+        }
+        try {
+            return replayPieceInTurn();
+        } finally {
+            turns.release();
+        }
+    }
+
+    private List<Item> replayPieceInTurn() {
+        List<LiveEvent> piece;
+        try {
+            piece = replaying.next(Session::await);
+        } catch (java.util.concurrent.CompletionException | java.io.UncheckedIOException unreachable) {
+            // What was handed out stands; the client resumes from its cursor once Redis answers again.
+            replaying = null;
+            end(End.STORE_UNREACHABLE);
+            return new ArrayList<>();
+        }
+        long ceiling = NO_MORE;
+        if (replaying.hasNext()) {
+            ceiling = replaying.nextMillis();
+        } else {
+            replaying = null;
+        }
+        Set<LiveEvent> skip = replayVouched.map(v -> passedCopies(piece, v)).orElse(Set.of());
+        List<Item> items = new ArrayList<>();
+        handOut(piece, items, skip, ceiling);
+        if (!held.isEmpty() && replaying != null) {
+            while (replaying.hasNext()) {
+                List<LiveEvent> rest;
+                try {
+                    rest = replaying.next(Session::await);
+                } catch (java.util.concurrent.CompletionException | java.io.UncheckedIOException unreachable) {
+                    // Held entries are handed out no further than they were read; the client resumes past them.
+                    end(End.STORE_UNREACHABLE);
+                    break;
+                }
+                heldSkip.addAll(replayVouched.map(v -> passedCopies(rest, v)).orElse(Set.of()));
+                held.addAll(rest);
+            }
+            replaying = null;
+        }
+        return items;
+    }
+
+    /** Whether part of the replay is still to be handed out (by {@link #next}, which returns it at once). */
+    public boolean replaying() {
+        return replaying != null;
     }
 
     /**
@@ -447,10 +516,17 @@ public final class Session implements AutoCloseable {
 
     /**
      * The next live items: waits up to {@code maxWaitNanos} for some, returns none on timeout or when the session
-     * has been told to end (see {@link #ending()}). Everything waiting is handed out together (one write, one
+     * has been told to end (see {@link #ending()}). While a replay is still being read, its next piece instead, at
+     * once. Everything waiting is handed out together (one write, one
      * flush).
      */
     public List<Item> next(long maxWaitNanos) {
+        if (replaying != null) {
+            // The replay first, a piece per call: nothing live may pass it.
+            List<Item> items = replayPiece();
+            withUnread(items);
+            return items;
+        }
         long through = progress();
         List<LiveEvent> batch = new ArrayList<>(held);
         held.clear();
@@ -482,19 +558,30 @@ public final class Session implements AutoCloseable {
         }
         List<Item> items = new ArrayList<>(batch.size() + 1);
         complete = Math.max(complete, through);
-        handOut(batch, items, Set.of());
+        Set<LiveEvent> skip = Set.of();
+        if (!heldSkip.isEmpty()) {
+            skip = Collections.newSetFromMap(new IdentityHashMap<>());
+            skip.addAll(heldSkip);
+            heldSkip.clear();
+        }
+        handOut(batch, items, skip, NO_MORE);
         long now = System.currentTimeMillis();
         for (Item item : items) {
             if (item instanceof Item.Event live) {
                 relay.recordDelivery(live.event().id().millis(), now);
             }
         }
+        withUnread(items);
+        return items;
+    }
+
+    /** Adds the admin's new unread count, if one is waiting. */
+    private void withUnread(List<Item> items) {
         int[] count = unread;
         if (count != null) {
             unread = null;
             items.add(new Item.Unread(count[0], count[1] == 1, ledger.cursor()));
         }
-        return items;
     }
 
     /**
@@ -522,11 +609,12 @@ public final class Session implements AutoCloseable {
     /**
      * Turns entries, sorted by id, into items: each new event once (on its first copy), gaps where a stream was
      * reset or trimmed past the client. Entries in {@code skip} are copies of events the client already has. The
-     * watermark rises as far as {@link #complete} and the next entry not handed out allow. Stops early when a
+     * watermark rises as far as {@link #complete} and the next entry not handed out allow, and stays below
+     * {@code ceiling} (the first entry of replay pieces still to come; {@link #NO_MORE} when none). Stops early when a
      * cursor would outgrow its marks (the rest is held until the watermark rises) or when one more copy to come
      * would be more than the ledger remembers (the session ends; the client resumes from its cursor).
      */
-    private void handOut(List<LiveEvent> events, List<Item> items, Set<LiveEvent> skip) {
+    private void handOut(List<LiveEvent> events, List<Item> items, Set<LiveEvent> skip, long ceiling) {
         boolean advanced = false;
         boolean stopped = false;
         int delivered = 0;
@@ -557,12 +645,18 @@ public final class Session implements AutoCloseable {
                 floor = event.id().millis() - 1;
             }
             // Everything up to the next entry not handed out yet (within what is complete) is handed out after this.
-            long nextMillis = k + 1 < events.size() ? events.get(k + 1).id().millis() : NO_MORE;
+            long nextMillis = k + 1 < events.size() ? events.get(k + 1).id().millis() : ceiling;
             ledger.watermark(Math.max(floor, Math.min(complete, nextMillis - 1)));
             if (!ledger.fits(i, event.id())) {
                 // One more mark would not fit in a cursor: the rest waits until the watermark passes the marks.
                 ledger.watermark(Math.max(floor, Math.min(complete, event.id().millis() - 1)));
-                hold(events.subList(k, events.size()));
+                List<LiveEvent> rest = events.subList(k, events.size());
+                for (LiveEvent waiting : rest) {
+                    if (skip.contains(waiting)) {
+                        heldSkip.add(waiting);
+                    }
+                }
+                hold(rest);
                 stopped = true;
                 break;
             }
@@ -592,7 +686,7 @@ public final class Session implements AutoCloseable {
             advanced = false;
         }
         if (!stopped) {
-            ledger.watermark(Math.max(floor, complete));
+            ledger.watermark(Math.max(floor, Math.min(complete, ceiling - 1)));
         }
         if (advanced) {
             items.add(new Item.Advance(ledger.cursor()));

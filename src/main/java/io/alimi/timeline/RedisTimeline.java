@@ -45,6 +45,7 @@ public final class RedisTimeline implements Timeline {
     private final LuaScript appendScript = LuaScript.load("timeline_append");
     private final LuaScript boundsScript = LuaScript.load("timeline_bounds");
     private final LuaScript headsScript = LuaScript.load("timeline_heads");
+    private final LuaScript idsScript = LuaScript.load("timeline_ids");
     /** Scopes per {@code timeline_heads} call: one call stays well under a millisecond of Redis time. */
     static final int HEADS_PER_CALL = 256;
     private final RedisLink link;
@@ -264,6 +265,29 @@ public final class RedisTimeline implements Timeline {
     }
 
     @Override
+    public CompletableFuture<List<EntryRef>> idsNewest(Scope scope, StreamId after, StreamId before, int limit) {
+        if (before != null && before.compareTo(after.next()) <= 0) {
+            return CompletableFuture.completedFuture(List.of());
+        }
+        CompletableFuture<List<Object>> call = idsScript.call(redis, ScriptOutputType.MULTI, new String[] {keys.stream(scope)},
+                bytes(before == null ? "+" : before.previous().toString()), bytes(after.next().toString()),
+                bytes(Integer.toString(limit)));
+        return call.thenApply(reply -> {
+            List<EntryRef> refs = new ArrayList<>(reply.size() / 2);
+            for (int i = 0; i + 1 < reply.size(); i += 2) {
+                refs.add(new EntryRef(StreamId.parse(text(reply.get(i))), ((Number) reply.get(i + 1)).intValue()));
+            }
+            return refs;
+        });
+    }
+
+    @Override
+    public CompletableFuture<List<Entry>> readRange(Scope scope, StreamId from, StreamId through, int limit) {
+        return redis.xrange(keys.stream(scope), Range.create(from.toString(), through.toString()), Limit.from(limit))
+                .toCompletableFuture().thenApply(RedisTimeline::entries);
+    }
+
+    @Override
     public CompletableFuture<Void> keepScopeSet(String digest, byte[] encoded) {
         String key = keys.followedSet(digest);
         long seconds = Math.max(1, retention.dedupTtl().toSeconds());
@@ -376,6 +400,10 @@ public final class RedisTimeline implements Timeline {
     }
 
     /** A bulk reply as text; null stays null. */
+    private static byte[] bytes(String text) {
+        return text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     private static String text(Object bulk) {
         return bulk == null ? null : new String((byte[]) bulk, StandardCharsets.UTF_8);
     }

@@ -41,6 +41,25 @@ public interface Timeline {
      */
     CompletableFuture<List<Entry>> readNewest(Scope scope, StreamId after, StreamId before, int limit);
 
+    /** An entry's id and the size of its envelope in bytes. */
+    record EntryRef(StreamId id, int bytes) {
+    }
+
+    /**
+     * As {@link #readNewest}, the ids and envelope sizes only: what deciding which entries to read costs, without
+     * carrying them.
+     */
+    default CompletableFuture<List<EntryRef>> idsNewest(Scope scope, StreamId after, StreamId before, int limit) {
+        return readNewest(scope, after, before, limit).thenApply(entries -> entries.stream()
+                .map(entry -> new EntryRef(entry.id(), entry.json().length)).toList());
+    }
+
+    /** Up to {@code limit} entries of {@code scope} from {@code from} through {@code through} (both inclusive), oldest first. */
+    default CompletableFuture<List<Entry>> readRange(Scope scope, StreamId from, StreamId through, int limit) {
+        return readAfter(scope, from.equals(StreamId.ZERO) ? StreamId.ZERO : from.previous(), limit)
+                .thenApply(entries -> entries.stream().filter(entry -> entry.id().compareTo(through) <= 0).toList());
+    }
+
     /**
      * Where each scope's stream stands, for many scopes at once (a few calls, not one per scope), in the order
      * given.

@@ -164,7 +164,7 @@ final class HttpStreams {
         return switch (end) {
             case LIFETIME, REAUTH -> ThreadLocalRandom.current().nextLong(500) + 100;
             case DRAINING -> ThreadLocalRandom.current().nextLong(jitter + 1) + 100;
-            case SLOW_CONSUMER -> relay.retryMillis();
+            case SLOW_CONSUMER, STORE_UNREACHABLE -> relay.retryMillis();
         };
     }
 }

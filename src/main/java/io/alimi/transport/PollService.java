@@ -71,6 +71,10 @@ public final class PollService implements HttpService {
         try {
             List<Item> items = new ArrayList<>(opened.first());
             items.removeIf(item -> item instanceof Item.Ready);
+            // A poll answers with the whole replay (pieces read one after another; max-catch-up bounds it).
+            while (session.replaying() && session.ending().isEmpty()) {
+                items.addAll(session.next(0));
+            }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(waitSeconds);
             while (!hasNews(items) && session.ending().isEmpty() && deadline - System.nanoTime() > 0) {
                 items.addAll(session.next(Math.min(deadline - System.nanoTime(), session.nanosLeft())));

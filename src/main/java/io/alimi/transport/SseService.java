@@ -32,7 +32,7 @@ import java.util.Optional;
  * {@link SseWriter} for the types that are sent as plain messages instead, and {@code dispatch=message}, which
  * sends every event so) or one of Alimi's: {@code ready} (first), {@code alimi.revoked}, {@code gap},
  * {@code unread}, {@code alimi.cursor} (the cursor moved), {@code reconnect} (last: draining, lifetime,
- * slow-consumer, reauth). A comment line is written when idle for the heartbeat interval. The stream ends by itself
+ * slow-consumer, reauth, store-unreachable). A comment line is written when idle for the heartbeat interval. The stream ends by itself
  * after its lifetime so clients spread over nodes.
  */
 public final class SseService implements HttpService {

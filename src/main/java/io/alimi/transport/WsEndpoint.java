@@ -267,6 +267,7 @@ public final class WsEndpoint {
                         case SLOW_CONSUMER -> SLOW_CONSUMER;
                         case LIFETIME -> LIFETIME;
                         case REAUTH -> UNAUTHORIZED;
+                        case STORE_UNREACHABLE -> UNAVAILABLE;
                     }, end.get().reason());
                     return false;
                 }

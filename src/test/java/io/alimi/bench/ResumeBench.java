@@ -1,6 +1,5 @@
 package io.alimi.bench;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
@@ -39,9 +38,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>One node (the jar given, {@code target/alimi.jar} by default) on its own Redis; mall:1 holds {@code entries}
  * events of about {@code event-bytes} each. Each run: a publisher sends one event at a time to mall:2 (keep-alive,
  * each publish waits for its answer) for {@code seconds} alone, then for {@code seconds} while {@code clients}
- * clients (one admin each) resume mall:1 from a cursor older than all of it, again and again (a long-poll resume:
- * the same session join as SSE and WebSocket, answered with the replay). Reports publish latency alone and under
- * the resumes, and the resumes done; medians over the runs.
+ * clients (one admin each) resume mall:1 from a cursor older than all of it, again and again: an SSE stream opened
+ * with {@code Last-Event-ID}, read until the whole replay is in, then hung up ({@code --transport poll}: a
+ * long-poll answered with the replay). Reports publish latency alone and under the resumes, and the resumes done;
+ * medians over the runs.
  */
 public final class ResumeBench {
 
@@ -55,6 +55,9 @@ public final class ResumeBench {
     private final int eventBytes;
     private final int seconds;
     private final int runs;
+    private final String transport;
+    private final String jfr;
+    private final String concurrentReplays;
     private final String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
 
     private ResumeBench(Map<String, String> options) {
@@ -64,12 +67,19 @@ public final class ResumeBench {
         eventBytes = Integer.parseInt(options.getOrDefault("--event-bytes", "1000"));
         seconds = Integer.parseInt(options.getOrDefault("--seconds", "15"));
         runs = Integer.parseInt(options.getOrDefault("--runs", "3"));
+        transport = options.getOrDefault("--transport", "sse");
+        jfr = options.get("--jfr");
+        concurrentReplays = options.get("--concurrent-replays");
+        if (!transport.equals("sse") && !transport.equals("poll")) {
+            throw new IllegalArgumentException("--transport: sse or poll");
+        }
     }
 
     public static void main(String[] args) throws Exception {
         if (Arrays.asList(args).contains("--help")) {
             System.out.println("""
-                    Usage: scripts/bench-resume [--jar J] [--clients C] [--entries N] [--event-bytes B] [--seconds S] [--runs R]
+                    Usage: scripts/bench-resume [--jar J] [--transport sse|poll] [--clients C] [--entries N] [--event-bytes B]
+                                                [--seconds S] [--runs R] [--concurrent-replays N] [--jfr FILE]
                     Defaults: target/alimi.jar, 200 clients resuming 1000 entries of ~1000 bytes, 15 s alone then 15 s
                     under load per run, 3 runs (medians reported). --jar compares another build (an older commit's).""");
             return;
@@ -87,8 +97,12 @@ public final class ResumeBench {
                 List.of(Path.of("redis/redis.conf").toAbsolutePath().toString(), "--save", "", "--appendonly", "no"));
         int port = Ports.free();
         Path log = Files.createTempFile("alimi-bench-resume-node-", ".log");
-        ProcessBuilder builder = new ProcessBuilder(javaBin, "-Xmx1g", "-jar", jar).redirectErrorStream(true)
-                .redirectOutput(log.toFile());
+        List<String> command = new ArrayList<>(List.of(javaBin, "-Xmx1g"));
+        if (jfr != null) {
+            command.add("-XX:StartFlightRecording=filename=" + jfr + ",settings=profile");
+        }
+        command.addAll(List.of("-jar", jar));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         Map<String, String> env = new HashMap<>(Map.of(
                 "ALIMI_ROLES", "relay",
                 "ALIMI_HTTP_PORT", Integer.toString(port),
@@ -102,7 +116,13 @@ public final class ResumeBench {
                 "ALIMI_LIMITS_CONNECT_BURST_PER_IP", "1000000",
                 "ALIMI_LIMITS_ADMISSIONS_PER_SECOND", "1000000",
                 "ALIMI_LIMITS_ADMISSION_BURST", "1000000",
-                "ALIMI_RELAY_MAX_CATCH_UP", Integer.toString(entries)));
+                "ALIMI_RELAY_MAX_CATCH_UP", Integer.toString(entries),
+                // A resumer hangs up once it has its replay: heartbeats every second find the socket closed.
+                "ALIMI_RELAY_HEARTBEAT", "1s",
+                "ALIMI_LIMITS_CONNECTIONS_PER_ADMIN", "1000"));
+        if (concurrentReplays != null) {
+            env.put("ALIMI_RELAY_CONCURRENT_REPLAYS", concurrentReplays);
+        }
         builder.environment().putAll(env);
         Process node = NodeProcess.listening(builder.start(), port, log);
         try {
@@ -111,9 +131,9 @@ public final class ResumeBench {
             String cursor = cursorBeforeEverything(http, base);
             fill(http, base);
             System.out.printf(Locale.ROOT, "# Alimi resume benchmark, %s, %d cores, Java %s, Redis %s, %s%n"
-                            + "# %d clients resuming %d entries of ~%d bytes; a publisher one event at a time%n%n",
+                            + "# %d clients resuming %d entries of ~%d bytes over %s; a publisher one event at a time%n%n",
                     LocalDate.now(), Runtime.getRuntime().availableProcessors(), Runtime.version(), redis.version(), jar,
-                    clients, entries, eventBytes);
+                    clients, entries, eventBytes, transport);
             List<double[]> results = new ArrayList<>();
             for (int run = 1; run <= runs; run++) {
                 double[] result = measure(http, base, cursor);
@@ -133,6 +153,44 @@ public final class ResumeBench {
             NodeProcess.stop(node);
             redis.stop();
         }
+    }
+
+    private static final byte[] FILL_ID = "\"id\":\"fill-".getBytes(StandardCharsets.US_ASCII);
+
+    private static int occurrences(byte[] text, byte[] pattern) {
+        int count = 0;
+        outer:
+        for (int i = 0; i + pattern.length <= text.length; i++) {
+            for (int j = 0; j < pattern.length; j++) {
+                if (text[i + j] != pattern[j]) {
+                    continue outer;
+                }
+            }
+            count++;
+            i += pattern.length - 1;
+        }
+        return count;
+    }
+
+    /** Counts {@link #FILL_ID} in the stream until {@code wanted} are seen or it ends. */
+    private static int countUntil(java.io.InputStream in, int wanted) throws java.io.IOException {
+        byte[] buffer = new byte[64 * 1024];
+        int count = 0;
+        int matched = 0;
+        int n;
+        while (count < wanted && (n = in.read(buffer)) >= 0) {
+            for (int i = 0; i < n; i++) {
+                if (buffer[i] == FILL_ID[matched]) {
+                    if (++matched == FILL_ID.length) {
+                        count++;
+                        matched = 0;
+                    }
+                } else {
+                    matched = buffer[i] == FILL_ID[0] ? 1 : 0;
+                }
+            }
+        }
+        return count;
     }
 
     private static double median(List<double[]> results, int column) {
@@ -198,15 +256,31 @@ public final class ResumeBench {
             HttpClient resumers = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
             for (String token : tokens) {
                 pool.submit(() -> {
-                    HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/v1/poll?scopes=mall:1&wait=0&cursor=" + cursor))
-                            .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(60)).build();
+                    HttpRequest request = transport.equals("poll")
+                            ? HttpRequest.newBuilder(URI.create(base + "/v1/poll?scopes=mall:1&wait=0&cursor=" + cursor))
+                                    .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(60)).build()
+                            : HttpRequest.newBuilder(URI.create(base + "/v1/stream?scopes=mall:1"))
+                                    .header("Authorization", "Bearer " + token).header("Last-Event-ID", cursor)
+                                    .timeout(Duration.ofSeconds(60)).build();
                     while (!stop.get()) {
                         try {
-                            HttpResponse<byte[]> reply = resumers.send(request, HttpResponse.BodyHandlers.ofByteArray());
-                            if (reply.statusCode() == 200) {
-                                JsonNode events = JSON.readTree(reply.body()).get("events");
-                                replayed.addAndGet(events == null ? 0 : events.size());
-                                resumes.incrementAndGet();
+                            if (transport.equals("poll")) {
+                                HttpResponse<byte[]> reply = resumers.send(request, HttpResponse.BodyHandlers.ofByteArray());
+                                if (reply.statusCode() == 200) {
+                                    // Counted, not parsed: the load client must not take the CPU it measures under.
+                                    replayed.addAndGet(occurrences(reply.body(), FILL_ID));
+                                    resumes.incrementAndGet();
+                                }
+                            } else {
+                                HttpResponse<java.io.InputStream> reply = resumers.send(request,
+                                        HttpResponse.BodyHandlers.ofInputStream());
+                                try (java.io.InputStream in = reply.body()) {
+                                    if (reply.statusCode() == 200) {
+                                        // Read until the whole replay is in, then hang up, as a page that got it.
+                                        replayed.addAndGet(countUntil(in, entries));
+                                        resumes.incrementAndGet();
+                                    }
+                                }
                             }
                         } catch (Exception e) {
                             // counted as not done

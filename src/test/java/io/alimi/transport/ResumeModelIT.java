@@ -80,6 +80,8 @@ class ResumeModelIT {
                 "alimi.auth.introspection.url", admin.introspectionUrl(),
                 "alimi.timeline.max-length", Integer.toString(MAX_LENGTH),
                 "alimi.relay.max-catch-up", "10000",
+                // Replays read and written two entries at a time: every resume of more crosses pieces.
+                "alimi.relay.replay-piece", "2",
                 "alimi.limits.admissions-per-second", "10000",
                 "alimi.limits.admission-burst", "1000",
                 "alimi.limits.connects-per-second-per-ip", "10000",
