@@ -134,6 +134,31 @@ class TimelineIT {
     }
 
     @Test
+    void aTypeFilterThatMatchesNothingExaminesABoundedNumberOfEntriesAndSaysHowToGoOn() {
+        Main.Running node = node();
+        Publisher publisher = new Publisher(node.port());
+        for (int batch = 0; batch < 3; batch++) {
+            List<String> events = new java.util.ArrayList<>();
+            for (int i = 0; i < 900; i++) {
+                events.add(Events.json("scan-" + batch + "-" + i, "mall:1"));
+            }
+            publisher.publishAll(events);
+        }
+        JsonNode first = get(node, TestNode.ADMIN_42, "/v1/timeline?type=no.such.type&scopes=mall:1");
+        assertEquals(0, first.get("items").size());
+        assertTrue(first.path("partial").asBoolean(), "stopped at the bound: " + first);
+        assertTrue(first.get("next").isTextual(), "and says where to go on: " + first);
+        JsonNode second = get(node, TestNode.ADMIN_42, "/v1/timeline?type=no.such.type&scopes=mall:1&before="
+                + first.get("next").asText());
+        assertEquals(0, second.get("items").size());
+        assertTrue(second.get("next").isNull(), "the other 700 entries examined, the end: " + second);
+        assertFalse(second.has("partial"));
+        JsonNode unfiltered = get(node, TestNode.ADMIN_42, "/v1/timeline?scopes=mall:1&limit=100");
+        assertEquals(100, unfiltered.get("items").size(), "a page that fills is never partial");
+        assertFalse(unfiltered.has("partial"));
+    }
+
+    @Test
     void typeFilterKeepsMatchingEventsAndPagingStillEnds() {
         Main.Running node = node();
         Publisher publisher = new Publisher(node.port());

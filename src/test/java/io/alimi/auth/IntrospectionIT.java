@@ -130,6 +130,24 @@ class IntrospectionIT {
     }
 
     @Test
+    void randomOpaqueTokensFromOneAddressStopCostingIntrospectionCalls() {
+        Main.Running node = node(Map.of("alimi.limits.failed-auth-per-ip-burst", "10"));
+        Http http = new Http(node.port());
+        int before = admin.introspections();
+        int refusedBeforeLookup = 0;
+        for (int i = 0; i < 60; i++) {
+            int status = http.get("/v1/timeline", bearer("random-opaque-token-" + i)).status();
+            if (status == 429) {
+                refusedBeforeLookup++;
+            } else {
+                assertEquals(401, status);
+            }
+        }
+        assertTrue(admin.introspections() - before <= 11, "calls to the admin service: " + (admin.introspections() - before));
+        assertTrue(refusedBeforeLookup >= 49, "refused before any lookup: " + refusedBeforeLookup);
+    }
+
+    @Test
     void unknownTokensAreRefusedAndTheRefusalIsCachedBriefly() {
         Main.Running node = node(Map.of("alimi.auth.introspection.negative-ttl", "30s"));
         Http http = new Http(node.port());

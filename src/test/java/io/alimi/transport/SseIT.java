@@ -49,6 +49,15 @@ class SseIT {
         return closer.add(SseClient.connect(node.port(), token, query, lastEventId));
     }
 
+    /** The cursor a client following {@code query} gets now, before anything published next; the client goes. */
+    private String cursorNow(Main.Running node, String query) {
+        SseClient first = client(node, TestNode.ADMIN_42, query, null);
+        first.next(WAIT);
+        String cursor = first.lastEventId();
+        first.close();
+        return cursor;
+    }
+
     private static List<String> ids(List<SseClient.Event> events) {
         return events.stream().map(e -> e.json().get("id").asText()).toList();
     }
@@ -328,10 +337,7 @@ class SseIT {
     void aClientTooFarBehindGetsABehindGapAndTheNewestEntries() {
         Main.Running node = node(Map.of("alimi.relay.max-catch-up", "3"));
         Publisher publisher = new Publisher(node.port());
-        SseClient first = client(node, TestNode.ADMIN_42, "scopes=mall:1", null);
-        first.next(WAIT);
-        String cursor = first.lastEventId();
-        first.close();
+        String cursor = cursorNow(node, "scopes=mall:1");
         for (int i = 1; i <= 10; i++) {
             publisher.publish("b-" + i, "mall:1");
         }
@@ -347,10 +353,7 @@ class SseIT {
     void aLongReplayIsReadAndWrittenInPiecesEachEventOnceInOrderOnEveryTransport() {
         Main.Running node = node(Map.of("alimi.relay.replay-piece", "16"));
         Publisher publisher = new Publisher(node.port());
-        SseClient first = client(node, TestNode.ADMIN_42, "scopes=mall:1,partner:7", null);
-        first.next(WAIT);
-        String cursor = first.lastEventId();
-        first.close();
+        String cursor = cursorNow(node, "scopes=mall:1,partner:7");
         List<String> sent = new ArrayList<>();
         List<String> batch = new ArrayList<>();
         for (int i = 0; i < 300; i++) {
@@ -408,10 +411,7 @@ class SseIT {
         // from the last id it got. Nothing may be skipped (a cursor vouching for a piece not yet read) or repeated.
         Main.Running node = node(Map.of("alimi.relay.replay-piece", "2"));
         Publisher publisher = new Publisher(node.port());
-        SseClient first = client(node, TestNode.ADMIN_42, "scopes=mall:1,partner:7", null);
-        first.next(WAIT);
-        String cursor = first.lastEventId();
-        first.close();
+        String cursor = cursorNow(node, "scopes=mall:1,partner:7");
         List<String> sent = new ArrayList<>();
         for (int i = 0; i < 9; i++) {
             String id = "leave-" + i;
@@ -437,10 +437,7 @@ class SseIT {
     void aResumeBehindLargeEventsReplaysWithinItsByteBudgetAndSaysTheRestIsBehind() {
         Main.Running node = node(Map.of("alimi.relay.max-catch-up-bytes", "10KiB"));
         Publisher publisher = new Publisher(node.port());
-        SseClient first = client(node, TestNode.ADMIN_42, "scopes=mall:1", null);
-        first.next(WAIT);
-        String cursor = first.lastEventId();
-        first.close();
+        String cursor = cursorNow(node, "scopes=mall:1");
         String large = "\"" + "x".repeat(3_000) + "\"";
         for (int i = 1; i <= 10; i++) {
             publisher.publishJson(io.alimi.support.Events.json("big-" + i, "mall:1", "{\"blob\":" + large + "}"));
