@@ -1,5 +1,7 @@
 package io.alimi.api;
 
+import io.alimi.http.Problem;
+import io.alimi.http.RequestBody;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

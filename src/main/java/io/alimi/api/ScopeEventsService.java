@@ -1,5 +1,8 @@
 package io.alimi.api;
 
+import io.alimi.http.Query;
+import io.alimi.http.Problem;
+import io.alimi.http.AdminAuth;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.alimi.auth.Profile;
 import io.alimi.event.EventJson;
@@ -67,7 +70,7 @@ public final class ScopeEventsService implements HttpService {
             scope = scopeParameter(req.path().pathParameters().get("scope"));
             before = streamId(req, "before");
             after = streamId(req, "after");
-            limit = limit(req);
+            limit = Query.integer(req.query(), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
             if (before != null && after != null) {
                 throw new IllegalArgumentException("use either before or after, not both");
             }
@@ -141,20 +144,5 @@ public final class ScopeEventsService implements HttpService {
         }
     }
 
-    private static int limit(ServerRequest req) {
-        Optional<String> value = req.query().first("limit").asOptional();
-        if (value.isEmpty()) {
-            return DEFAULT_LIMIT;
-        }
-        try {
-            int limit = Integer.parseInt(value.get());
-            if (limit >= 1 && limit <= MAX_LIMIT) {
-                return limit;
-            }
-        } catch (NumberFormatException e) {
-            // fall through to the message below
-        }
-        throw new IllegalArgumentException("limit: must be a whole number from 1 to " + MAX_LIMIT);
-    }
 
 }

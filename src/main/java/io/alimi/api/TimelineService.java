@@ -1,5 +1,9 @@
 package io.alimi.api;
 
+import io.alimi.http.Query;
+import io.alimi.http.Problem;
+import io.alimi.http.RequestBody;
+import io.alimi.http.AdminAuth;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.alimi.limit.Limit;
@@ -73,7 +77,7 @@ public final class TimelineService implements HttpService {
             scopes = Narrowing.of(profile.get().scopes(), req.query().first("scopes").orElse(""));
             before = req.query().first("before").asOptional().filter(text -> !text.isEmpty())
                     .map(text -> parsePosition("before", text));
-            limit = limit(req.query().first("limit").asOptional());
+            limit = Query.integer(req.query(), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
             type = req.query().first("type").asOptional().filter(text -> !text.isEmpty());
         } catch (IllegalArgumentException e) {
             Problem.badRequest(e.getMessage()).send(res);
@@ -169,20 +173,6 @@ public final class TimelineService implements HttpService {
         }
     }
 
-    private static int limit(Optional<String> text) {
-        if (text.isEmpty() || text.get().isEmpty()) {
-            return DEFAULT_LIMIT;
-        }
-        try {
-            int limit = Integer.parseInt(text.get());
-            if (limit >= 1 && limit <= MAX_LIMIT) {
-                return limit;
-            }
-        } catch (NumberFormatException ignored) {
-            // said below
-        }
-        throw new IllegalArgumentException("limit: must be a whole number from 1 to " + MAX_LIMIT);
-    }
 
     private static byte[] body(MergedTimeline.Page page, ReadState.Marks marks) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(512 + page.items().size() * 512);

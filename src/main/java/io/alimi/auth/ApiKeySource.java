@@ -1,5 +1,7 @@
 package io.alimi.auth;
 
+import io.alimi.config.SettingsException;
+import io.alimi.config.Settings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,6 +21,26 @@ import java.util.logging.Logger;
  * were, and says why in the log.
  */
 public final class ApiKeySource implements Supplier<ApiKeys>, AutoCloseable {
+
+    /**
+     * The keys of {@code alimi.publish.api-keys} (unrestricted) and of the file {@code alimi.publish.api-keys-file},
+     * read again every {@code alimi.publish.api-keys-reload}.
+     */
+    public static ApiKeySource from(Settings settings) {
+        ApiKeys fixed;
+        try {
+            fixed = ApiKeys.parse(settings.list("alimi.publish.api-keys"));
+        } catch (IllegalArgumentException e) {
+            throw new SettingsException("alimi.publish.api-keys", e.getMessage());
+        }
+        Optional<String> file = settings.optionalString("alimi.publish.api-keys-file");
+        try {
+            return new ApiKeySource(fixed, file.map(Path::of), settings.duration("alimi.publish.api-keys-reload",
+                    DEFAULT_RELOAD_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1)));
+        } catch (IOException | IllegalArgumentException e) {
+            throw new SettingsException("alimi.publish.api-keys-file", e.getMessage());
+        }
+    }
 
     private static final Logger LOG = Logger.getLogger(ApiKeySource.class.getName());
     public static final Duration DEFAULT_RELOAD_INTERVAL = Duration.ofSeconds(5);

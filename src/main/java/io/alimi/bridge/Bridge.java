@@ -1,5 +1,6 @@
 package io.alimi.bridge;
 
+import io.alimi.retry.Backoff;
 import io.alimi.event.Envelope;
 import io.alimi.event.EnvelopeReader;
 import io.alimi.event.InvalidEventException;
@@ -28,8 +29,6 @@ import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -203,7 +202,7 @@ public final class Bridge implements AutoCloseable {
     private void handle(ConsumerRecords<byte[], byte[]> records) {
         Batch batch = decode(records);
         revoked.clear();
-        long backoff = settings.retryBackoffMin().toMillis();
+        Backoff backoff = new Backoff(settings.retryBackoffMin(), settings.retryBackoffMax());
         while (true) {
             batch.dropRevoked(revoked);
             try {
@@ -234,15 +233,14 @@ public final class Bridge implements AutoCloseable {
             if (!retrying) {
                 continue;
             }
-            waitKeepingMembership(jitter(backoff));
-            backoff = Math.min(backoff * 2, settings.retryBackoffMax().toMillis());
+            waitKeepingMembership(backoff.nextNanos());
         }
     }
 
-    /** Pauses for {@code millis} inside poll(), so the group does not evict us; paused partitions yield nothing. */
-    private void waitKeepingMembership(long millis) {
+    /** Pauses for {@code nanos} inside poll(), so the group does not evict us; paused partitions yield nothing. */
+    private void waitKeepingMembership(long nanos) {
         consumer.pause(consumer.assignment());
-        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        long until = System.nanoTime() + nanos;
         long left;
         while ((left = until - System.nanoTime()) > 0) {
             try {
@@ -260,9 +258,6 @@ public final class Bridge implements AutoCloseable {
         }
     }
 
-    private static long jitter(long millis) {
-        return millis / 2 + ThreadLocalRandom.current().nextLong(millis / 2 + 1);
-    }
 
     private Batch decode(ConsumerRecords<byte[], byte[]> records) {
         Batch batch = new Batch();

@@ -2,9 +2,9 @@ package io.alimi.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.alimi.api.AdminAuth;
-import io.alimi.api.Problem;
-import io.alimi.api.RequestBody;
+import io.alimi.http.AdminAuth;
+import io.alimi.http.Problem;
+import io.alimi.http.RequestBody;
 import io.alimi.auth.Identities;
 import io.alimi.auth.Narrowing;
 import io.alimi.auth.Profile;

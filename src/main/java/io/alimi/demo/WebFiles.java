@@ -1,6 +1,6 @@
 package io.alimi.demo;
 
-import io.alimi.api.Problem;
+import io.alimi.http.Problem;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;

@@ -151,10 +151,6 @@ public final class Relay implements AutoCloseable {
         return settings.retry().toMillis() + ThreadLocalRandom.current().nextLong(settings.retryJitter().toMillis() + 1);
     }
 
-    public boolean draining() {
-        return draining;
-    }
-
     /**
      * Stops taking sessions, tells every client to reconnect elsewhere, and waits (up to the drain timeout) for
      * them to go; any still writing after that are cut off.

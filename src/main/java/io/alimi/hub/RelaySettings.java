@@ -56,6 +56,34 @@ public record RelaySettings(int queueCapacity, int maxCatchUp, int maxCatchUpByt
             DEFAULT_HEARTBEAT, DEFAULT_MAX_LIFETIME, DEFAULT_LIFETIME_JITTER, DEFAULT_RETRY, DEFAULT_RETRY_JITTER,
             DEFAULT_DRAIN_TIMEOUT, DEFAULT_TAIL_BLOCK, DEFAULT_TAIL_COUNT, Duration.ZERO);
 
+    /**
+     * {@code alimi.relay.*}.
+     *
+     * @param redisCluster whether Redis is a cluster (the clock skew allowed is then 1 s by default)
+     */
+    public static RelaySettings from(io.alimi.config.Settings settings, boolean redisCluster) {
+        Duration lifetime = settings.duration("alimi.relay.max-lifetime", DEFAULT_MAX_LIFETIME,
+                Duration.ofSeconds(1), Duration.ofHours(24));
+        int tailCount = settings.integer("alimi.relay.tail-count", DEFAULT_TAIL_COUNT, 1, 100_000);
+        return new RelaySettings(
+                settings.integer("alimi.relay.queue-capacity", Math.max(DEFAULT_QUEUE_CAPACITY, tailCount),
+                        tailCount, 1_000_000),
+                settings.integer("alimi.relay.max-catch-up", DEFAULT_MAX_CATCH_UP, 1, 100_000),
+                settings.bytes("alimi.relay.max-catch-up-bytes", DEFAULT_MAX_CATCH_UP_BYTES, 1, 1 << 30),
+                settings.integer("alimi.relay.replay-piece", DEFAULT_REPLAY_PIECE, 1, 10_000),
+                settings.integer("alimi.relay.concurrent-replays", DEFAULT_CONCURRENT_REPLAYS, 1, 10_000),
+                settings.duration("alimi.relay.heartbeat", DEFAULT_HEARTBEAT, Duration.ofMillis(100), Duration.ofMinutes(10)),
+                lifetime,
+                DEFAULT_LIFETIME_JITTER,
+                settings.duration("alimi.relay.retry", DEFAULT_RETRY, Duration.ZERO, Duration.ofMinutes(10)),
+                settings.duration("alimi.relay.retry-jitter", DEFAULT_RETRY_JITTER, Duration.ZERO, Duration.ofMinutes(10)),
+                settings.duration("alimi.relay.drain-timeout", DEFAULT_DRAIN_TIMEOUT, Duration.ZERO, Duration.ofMinutes(10)),
+                settings.duration("alimi.relay.tail-block", DEFAULT_TAIL_BLOCK, Duration.ofMillis(100), Duration.ofMinutes(1)),
+                tailCount,
+                settings.duration("alimi.relay.clock-skew",
+                        redisCluster ? DEFAULT_CLUSTER_CLOCK_SKEW : Duration.ZERO, Duration.ZERO, Duration.ofMinutes(10)));
+    }
+
     public RelaySettings {
         if (queueCapacity < tailCount) {
             throw new IllegalArgumentException("the queue capacity must be at least the tail count");

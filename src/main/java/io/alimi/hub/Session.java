@@ -3,7 +3,6 @@ package io.alimi.hub;
 import io.alimi.event.Cursor;
 import io.alimi.event.InvalidEventException;
 import io.alimi.event.Scope;
-import io.alimi.timeline.Entry;
 import io.alimi.timeline.StreamHead;
 import io.alimi.timeline.StreamId;
 
@@ -12,7 +11,6 @@ import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;

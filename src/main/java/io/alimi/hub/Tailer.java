@@ -1,5 +1,6 @@
 package io.alimi.hub;
 
+import io.alimi.retry.Backoff;
 import io.alimi.event.Scope;
 import io.alimi.observe.Check;
 import io.alimi.timeline.Keys;
@@ -22,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -52,6 +52,7 @@ import java.util.logging.Logger;
 final class Tailer {
 
     private static final Logger LOG = Logger.getLogger(Tailer.class.getName());
+    private static final Duration MIN_BACKOFF = Duration.ofMillis(50);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(2);
 
     private final Hub hub;
@@ -298,7 +299,7 @@ final class Tailer {
         }
 
         private void read() {
-            long backoffMillis = 50;
+            Backoff backoff = new Backoff(MIN_BACKOFF, MAX_BACKOFF);
             while (running) {
                 try {
                     if (!readOnce()) {
@@ -309,7 +310,7 @@ final class Tailer {
                         LOG.log(Level.INFO, "tailer reading again ({0})", where());
                     }
                     health = Check.up("tailer", "reading");
-                    backoffMillis = 50;
+                    backoff.reset();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return;
@@ -332,9 +333,7 @@ final class Tailer {
                             LOG.log(Level.FINE, "cannot reload the Redis Cluster slot map yet", refresh);
                         }
                     }
-                    LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(backoffMillis / 2
-                            + ThreadLocalRandom.current().nextLong(backoffMillis / 2 + 1)));
-                    backoffMillis = Math.min(backoffMillis * 2, MAX_BACKOFF.toMillis());
+                    LockSupport.parkNanos(this, backoff.nextNanos());
                 }
             }
         }

@@ -44,6 +44,15 @@ public final class ClientAddress {
         this.trusted = List.copyOf(trusted);
     }
 
+    /** The proxies of {@code alimi.http.trusted-proxies}. */
+    public static ClientAddress from(io.alimi.config.Settings settings) {
+        try {
+            return trusting(settings.list("alimi.http.trusted-proxies"));
+        } catch (IllegalArgumentException e) {
+            throw new io.alimi.config.SettingsException("alimi.http.trusted-proxies", e.getMessage());
+        }
+    }
+
     /**
      * @param proxies IP addresses or CIDR ranges ({@code 10.0.0.0/8}, {@code fd00::/8})
      * @throws IllegalArgumentException naming an entry that is neither

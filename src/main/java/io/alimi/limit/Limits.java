@@ -122,6 +122,43 @@ public final class Limits {
             .expireAfterAccess(Duration.ofMinutes(1))
             .build();
 
+    /** {@code alimi.limits.*}. */
+    public static Limits from(io.alimi.config.Settings settings) {
+        return new Limits(new Settings(
+                settings.integer("alimi.limits.connections-per-admin", Settings.DEFAULT_CONNECTIONS_PER_ADMIN, 1, 1_000_000),
+                settings.integer("alimi.limits.max-connections", Settings.DEFAULT_MAX_CONNECTIONS, 1, 10_000_000),
+                settings.integer("alimi.limits.connects-per-second-per-ip",
+                        (int) Settings.DEFAULT_CONNECTS_PER_SECOND_PER_IP, 1, 1_000_000),
+                settings.integer("alimi.limits.connect-burst-per-ip", Settings.DEFAULT_CONNECT_BURST_PER_IP, 1, 1_000_000),
+                settings.integer("alimi.limits.admissions-per-second",
+                        (int) Settings.DEFAULT_ADMISSIONS_PER_SECOND, 1, 1_000_000),
+                settings.integer("alimi.limits.admission-burst", Settings.DEFAULT_ADMISSION_BURST, 1, 1_000_000)),
+                rates(settings));
+    }
+
+    /**
+     * The keyed limits: {@code alimi.limits.<name>} a rate ({@code 10/s}, {@code 6/min}) or {@code off},
+     * {@code alimi.limits.<name>-burst} how many at once.
+     */
+    private static Rates rates(io.alimi.config.Settings settings) {
+        Map<Limit, Rate> keyed = new EnumMap<>(Limit.class);
+        Rates.DEFAULT_KEYED.forEach((limit, fallback) -> {
+            String key = "alimi.limits." + limit.key();
+            String text = settings.string(key, fallback.toString());
+            if (text.strip().equalsIgnoreCase("off")) {
+                return;
+            }
+            double perSecond;
+            try {
+                perSecond = Rate.parsePerSecond(text);
+            } catch (IllegalArgumentException e) {
+                throw new io.alimi.config.SettingsException(key, e.getMessage() + ", or off");
+            }
+            keyed.put(limit, new Rate(perSecond, settings.integer(key + "-burst", fallback.burst(), 1, 1_000_000)));
+        });
+        return new Rates(keyed, settings.integer("alimi.limits.ipv6-prefix", Rates.DEFAULT_IPV6_PREFIX, 1, 128));
+    }
+
     public Limits(Settings settings) {
         this(settings, Rates.DEFAULTS);
     }

@@ -1,5 +1,6 @@
 package io.alimi.push;
 
+import java.nio.file.Path;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -67,6 +68,34 @@ public final class FcmClient implements DeviceService.Topics {
     private final Settings settings;
     private final AccessTokens tokens;
     private final HttpClient http;
+
+    /** A client for the credentials of {@code alimi.push.fcm.credentials-file}, if set ({@code alimi.push.fcm.*}). */
+    public static Optional<FcmClient> from(io.alimi.config.Settings settings) {
+        Optional<String> file = settings.optionalString("alimi.push.fcm.credentials-file");
+        if (file.isEmpty()) {
+            return Optional.empty();
+        }
+        ServiceAccount account;
+        try {
+            account = ServiceAccount.load(Path.of(file.get()));
+        } catch (IOException | IllegalArgumentException e) {
+            throw new io.alimi.config.SettingsException("alimi.push.fcm.credentials-file", e.getMessage());
+        }
+        String project = settings.optionalString("alimi.push.fcm.project-id").orElse(account.projectId());
+        if (project.isEmpty()) {
+            throw new io.alimi.config.SettingsException("alimi.push.fcm.project-id", "not set, and the credentials file names no project_id");
+        }
+        try {
+            return Optional.of(new FcmClient(new Settings(
+                    java.net.URI.create(settings.string("alimi.push.fcm.base-url", "https://fcm.googleapis.com")),
+                    java.net.URI.create(settings.string("alimi.push.fcm.iid-base-url", "https://iid.googleapis.com")),
+                    project,
+                    settings.duration("alimi.push.fcm.timeout", Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofMinutes(2))),
+                    account));
+        } catch (IllegalArgumentException e) {
+            throw new io.alimi.config.SettingsException("alimi.push.fcm.base-url", e.getMessage());
+        }
+    }
 
     public FcmClient(Settings settings, ServiceAccount account) {
         this.settings = settings;

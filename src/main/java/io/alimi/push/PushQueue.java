@@ -14,6 +14,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class PushQueue {
 
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(PushQueue.class.getName());
+
     /**
      * @param waiting     entries in the push stream: work not done yet (done entries are deleted)
      * @param dropped     pushes the stream's cap has dropped, ever
@@ -50,5 +52,18 @@ public final class PushQueue {
 
     public String key() {
         return keys.pushQueue();
+    }
+
+    /**
+     * Says so when pushes wait: for a node without FCM credentials, which cannot send what is queued (with none of
+     * the nodes running the push role, the queue fills up to its cap and then drops the oldest).
+     */
+    public void warnIfWaiting(int maxLength) {
+        figures().filter(figures -> figures.waiting() > 0).ifPresent(figures -> LOG.warning(() ->
+                figures.waiting() + " push-flagged events are queued in " + key() + " and this node has no "
+                        + "push credentials (alimi.push.fcm.credentials-file): unless a node with the push role runs, "
+                        + "they wait, and beyond alimi.push.queue-max-length ("
+                        + maxLength
+                        + ") the oldest are dropped (" + figures.dropped() + " so far; see alimi_push_queue_dropped_total)"));
     }
 }

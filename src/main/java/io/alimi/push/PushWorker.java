@@ -1,5 +1,6 @@
 package io.alimi.push;
 
+import io.alimi.retry.Backoff;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.alimi.event.EventJson;
@@ -33,7 +34,6 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
@@ -70,6 +70,21 @@ public final class PushWorker implements AutoCloseable {
                            Duration claimIdle, Duration block, int deadLetterMaxLength, int fanout) {
         public static final Settings DEFAULTS = new Settings(32, 5, Duration.ofSeconds(1), Duration.ofMinutes(1),
                 Duration.ofMinutes(1), Duration.ofSeconds(2), 10_000, 64);
+
+        /** {@code alimi.push.*} of the worker. */
+        public static Settings from(io.alimi.config.Settings settings) {
+            Settings d = DEFAULTS;
+            Duration backoffMin = settings.duration("alimi.push.backoff-min", d.backoffMin(), Duration.ofMillis(1), Duration.ofMinutes(10));
+            return new Settings(
+                    settings.integer("alimi.push.concurrency", d.concurrency(), 1, 10_000),
+                    settings.integer("alimi.push.max-attempts", d.maxAttempts(), 1, 100),
+                    backoffMin,
+                    settings.duration("alimi.push.backoff-max", d.backoffMax(), backoffMin, Duration.ofHours(1)),
+                    settings.duration("alimi.push.claim-idle", d.claimIdle(), Duration.ofMillis(100), Duration.ofHours(24)),
+                    d.block(),
+                    settings.integer("alimi.push.dead-letter-max-length", d.deadLetterMaxLength(), 1, 100_000_000),
+                    settings.integer("alimi.push.fanout", d.fanout(), 1, 10_000));
+        }
     }
 
     /** Counters since start, for metrics. */
@@ -274,7 +289,7 @@ public final class PushWorker implements AutoCloseable {
     private Optional<String> deliver(String entryId, JsonNode event, FcmClient.Destination destination)
             throws InterruptedException {
         ObjectNode message = FcmClient.message(event, destination);
-        Duration backoff = settings.backoffMin();
+        Backoff backoff = new Backoff(settings.backoffMin(), settings.backoffMax());
         String why = "";
         for (int attempt = 1; attempt <= settings.maxAttempts() && running; attempt++) {
             long start = System.nanoTime();
@@ -301,13 +316,11 @@ public final class PushWorker implements AutoCloseable {
                         break;
                     }
                     retried.increment();
-                    long jittered = (long) (backoff.toNanos() * (0.5 + ThreadLocalRandom.current().nextDouble() / 2));
-                    long wait = Math.max(jittered, retry.after().map(Duration::toNanos).orElse(0L));
+                    long wait = Math.max(backoff.nextNanos(), retry.after().map(Duration::toNanos).orElse(0L));
                     // Still ours: reset the entry's idle time, so no other worker claims it while we wait.
                     RedisCalls.await(redis.xclaim(keys.pushQueue(), Consumer.from(GROUP, consumer),
                             XClaimArgs.Builder.justid().minIdleTime(0), entryId));
                     LockSupport.parkNanos(wait);
-                    backoff = backoff.multipliedBy(2).compareTo(settings.backoffMax()) > 0 ? settings.backoffMax() : backoff.multipliedBy(2);
                 }
             }
         }

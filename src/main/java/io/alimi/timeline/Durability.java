@@ -1,5 +1,7 @@
 package io.alimi.timeline;
 
+import io.alimi.config.SettingsException;
+import io.alimi.config.Settings;
 import java.time.Duration;
 
 /**
@@ -13,6 +15,30 @@ import java.time.Duration;
  * @param timeout     how long an append waits for them
  */
 public record Durability(int minReplicas, Duration timeout) {
+
+    /**
+     * {@code alimi.redis.min-replicas} and {@code alimi.redis.replica-timeout}.
+     *
+     * @param cluster        whether Redis is a cluster (waiting for replicas is not supported there yet)
+     * @param commandTimeout the timeout of a Redis command, which a wait must stay below
+     */
+    public static Durability from(Settings settings, boolean cluster, Duration commandTimeout) {
+        int replicas = settings.integer("alimi.redis.min-replicas", 0, 0, 100);
+        Duration timeout = settings.duration("alimi.redis.replica-timeout", DEFAULT_TIMEOUT,
+                Duration.ofMillis(1), Duration.ofMinutes(1));
+        if (replicas == 0) {
+            return NONE;
+        }
+        if (cluster) {
+            throw new SettingsException("alimi.redis.min-replicas", "waiting for replicas is supported on a single "
+                    + "Redis master (with Sentinel or without), not yet with alimi.redis.cluster=true");
+        }
+        if (timeout.compareTo(commandTimeout) >= 0) {
+            throw new SettingsException("alimi.redis.replica-timeout", "must be shorter than alimi.redis.command-timeout ("
+                    + commandTimeout.toMillis() + " ms), or every wait would time out as a failed command");
+        }
+        return new Durability(replicas, timeout);
+    }
 
     public static final Durability NONE = new Durability(0, Duration.ZERO);
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(1);

@@ -1,5 +1,6 @@
 package io.alimi.timeline;
 
+import io.alimi.retry.Backoff;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisConnectionException;
@@ -199,24 +200,24 @@ public final class RedisConnector implements AutoCloseable {
 
     private <T> T patiently(Duration patience, Supplier<T> connect) {
         long deadline = System.nanoTime() + patience.toNanos();
-        long backoffMillis = 100;
+        Backoff backoff = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(2));
         while (true) {
             try {
                 return connect.get();
             } catch (RedisException e) {
                 // A single server refuses with RedisConnectionException; a cluster whose seeds cannot be reached
                 // fails to load its slot map, a plain RedisException.
-                if (System.nanoTime() + backoffMillis * 1_000_000 > deadline) {
+                long wait = backoff.nextNanos();
+                if (System.nanoTime() + wait > deadline) {
                     throw new RedisConnectionException("cannot reach Redis at " + describe() + ": " + rootMessage(e), e);
                 }
                 LOG.log(Level.WARNING, "Redis at {0} not reachable yet ({1}); retrying", new Object[] {describe(), rootMessage(e)});
                 try {
-                    Thread.sleep(backoffMillis);
+                    Thread.sleep(Duration.ofNanos(wait));
                 } catch (InterruptedException interrupted) {
                     Thread.currentThread().interrupt();
                     throw e;
                 }
-                backoffMillis = Math.min(backoffMillis * 2, 2000);
             }
         }
     }

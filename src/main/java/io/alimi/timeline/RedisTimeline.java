@@ -51,10 +51,6 @@ public final class RedisTimeline implements Timeline {
     private final RedisLink link;
     private final LuaScript pushScript = LuaScript.load("push_enqueue");
 
-    public RedisTimeline(RedisLink connection, Keys keys, Retention retention) {
-        this(connection, keys, retention, new Meters());
-    }
-
     /** What appends cost and produce, shared by a node's timelines, for metrics. */
     public record Meters(io.alimi.observe.Histogram appendLatency, java.util.concurrent.atomic.LongAdder entries,
                          java.util.concurrent.atomic.LongAdder duplicates, java.util.concurrent.atomic.LongAdder pushDropped,

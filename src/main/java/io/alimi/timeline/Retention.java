@@ -1,5 +1,6 @@
 package io.alimi.timeline;
 
+import io.alimi.config.Settings;
 import java.time.Duration;
 
 /**
@@ -15,6 +16,15 @@ import java.time.Duration;
  *                  worker running or workers far behind, the oldest pushes are dropped and counted
  */
 public record Retention(int maxLength, Duration maxAge, Duration dedupTtl, int pushQueueMaxLength) {
+
+    /** {@code alimi.timeline.*} and the push queue's cap. */
+    public static Retention from(Settings settings) {
+        return new Retention(
+                settings.integer("alimi.timeline.max-length", DEFAULT_MAX_LENGTH, 1, 100_000_000),
+                settings.duration("alimi.timeline.max-age", DEFAULT_MAX_AGE, Duration.ofSeconds(1), Duration.ofDays(3650)),
+                settings.duration("alimi.timeline.dedup-ttl", DEFAULT_DEDUP_TTL, Duration.ofSeconds(1), Duration.ofDays(365)),
+                settings.integer("alimi.push.queue-max-length", DEFAULT_PUSH_QUEUE_MAX_LENGTH, 1, 100_000_000));
+    }
 
     public static final int DEFAULT_MAX_LENGTH = 10_000;
     public static final Duration DEFAULT_MAX_AGE = Duration.ofDays(30);

@@ -1,6 +1,6 @@
 package io.alimi.transport;
 
-import io.alimi.api.Problem;
+import io.alimi.http.Problem;
 import io.alimi.auth.BearerToken;
 import io.alimi.auth.Identity;
 import io.alimi.auth.IdentityUnavailableException;
@@ -44,13 +44,29 @@ public final class BrowserAuthService implements HttpService {
      */
     public record CookieSettings(boolean enabled, String name, boolean secure) {
         public static final String DEFAULT_NAME = "alimi_token";
+
+        /** {@code alimi.auth.cookie.*}. */
+        public static CookieSettings from(io.alimi.config.Settings settings) {
+            return new CookieSettings(settings.bool("alimi.auth.cookie.enabled", false), name(settings),
+                    settings.bool("alimi.auth.cookie.secure", true));
+        }
+
+        /** {@code alimi.auth.cookie.name}. */
+        static String name(io.alimi.config.Settings settings) {
+            String name = settings.string("alimi.auth.cookie.name", DEFAULT_NAME);
+            if (!name.matches("[A-Za-z0-9_-]{1,64}")) {
+                throw new io.alimi.config.SettingsException("alimi.auth.cookie.name",
+                        "must be 1 to 64 characters of A-Z a-z 0-9 _ -");
+            }
+            return name;
+        }
     }
 
     private final StreamAccess access;
-    private final Optional<Tickets> tickets;
+    private final Tickets tickets;
     private final CookieSettings cookie;
 
-    public BrowserAuthService(StreamAccess access, Optional<Tickets> tickets, CookieSettings cookie) {
+    public BrowserAuthService(StreamAccess access, Tickets tickets, CookieSettings cookie) {
         this.access = access;
         this.tickets = tickets;
         this.cookie = cookie;
@@ -64,10 +80,6 @@ public final class BrowserAuthService implements HttpService {
     }
 
     private void ticket(ServerRequest req, ServerResponse res) {
-        if (tickets.isEmpty()) {
-            Problem.of(Status.NOT_FOUND_404, "not-found", "Not found", "tickets are not available on this node").send(res);
-            return;
-        }
         Optional<String> token;
         try {
             String client = access.admit(req.remotePeer().address(), req.headers());
@@ -81,7 +93,7 @@ public final class BrowserAuthService implements HttpService {
         }
         String ticket;
         try {
-            ticket = tickets.get().issue(token.get());
+            ticket = tickets.issue(token.get());
         } catch (IdentityUnavailableException e) {
             Problem.unavailable("tickets cannot be issued right now; retry").send(res);
             return;
@@ -90,7 +102,7 @@ public final class BrowserAuthService implements HttpService {
         res.header(HeaderNames.CACHE_CONTROL, "no-store");
         res.send(EventJson.bytes(EventJson.mapper().createObjectNode()
                 .put("ticket", ticket)
-                .put("expiresIn", tickets.get().timeToLive().toSeconds())));
+                .put("expiresIn", tickets.timeToLive().toSeconds())));
     }
 
     private void setCookie(ServerRequest req, ServerResponse res) {

@@ -1,6 +1,6 @@
 package io.alimi.transport;
 
-import io.alimi.api.Problem;
+import io.alimi.http.Problem;
 import io.alimi.auth.BearerToken;
 import io.alimi.hub.Item;
 import io.alimi.hub.Relay;
@@ -10,7 +10,6 @@ import io.helidon.common.parameters.Parameters;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Headers;
 import io.helidon.http.Status;
-import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.UncheckedIOException;

@@ -1,6 +1,6 @@
 package io.alimi.transport;
 
-import io.alimi.api.Origins;
+import io.alimi.http.Origins;
 import io.helidon.common.Weight;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;

@@ -1,7 +1,8 @@
 package io.alimi.transport;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import io.alimi.api.Problem;
+import io.alimi.http.Query;
+import io.alimi.http.Problem;
 import io.alimi.event.EventJson;
 import io.alimi.hub.Item;
 import io.alimi.hub.Relay;
@@ -54,9 +55,9 @@ public final class PollService implements HttpService {
     private void poll(ServerRequest req, ServerResponse res) {
         int waitSeconds;
         try {
-            waitSeconds = waitSeconds(req.query().first("wait").asOptional());
-        } catch (StreamAccess.Refused refused) {
-            HttpStreams.refuse(res, refused.problem());
+            waitSeconds = Query.seconds(req.query(), "wait", DEFAULT_WAIT_SECONDS, 0, MAX_WAIT_SECONDS);
+        } catch (IllegalArgumentException e) {
+            HttpStreams.refuse(res, Problem.badRequest(e.getMessage()));
             return;
         }
         HttpStreams.Opened opened;
@@ -94,20 +95,6 @@ public final class PollService implements HttpService {
                 || item instanceof Item.Revoked);
     }
 
-    private static int waitSeconds(Optional<String> text) throws StreamAccess.Refused {
-        if (text.isEmpty()) {
-            return DEFAULT_WAIT_SECONDS;
-        }
-        try {
-            int seconds = Integer.parseInt(text.get());
-            if (seconds >= 0 && seconds <= MAX_WAIT_SECONDS) {
-                return seconds;
-            }
-        } catch (NumberFormatException e) {
-            // answered below
-        }
-        throw new StreamAccess.Refused(Problem.badRequest("wait: must be a whole number of seconds from 0 to " + MAX_WAIT_SECONDS));
-    }
 
     private static byte[] body(String cursor, List<Item> items, Optional<String> reconnect) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(256);

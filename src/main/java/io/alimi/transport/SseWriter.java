@@ -70,7 +70,7 @@ final class SseWriter {
         if (dispatch.get().equals("message")) {
             return false;
         }
-        throw new StreamAccess.Refused(io.alimi.api.Problem.badRequest("dispatch: must be type or message"));
+        throw new StreamAccess.Refused(io.alimi.http.Problem.badRequest("dispatch: must be type or message"));
     }
 
     /** Whether an event of this type may be sent under its own name. */

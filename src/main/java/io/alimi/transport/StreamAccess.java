@@ -1,7 +1,7 @@
 package io.alimi.transport;
 
-import io.alimi.api.Origins;
-import io.alimi.api.Problem;
+import io.alimi.http.Origins;
+import io.alimi.http.Problem;
 import io.alimi.auth.Identities;
 import io.alimi.auth.Identity;
 import io.alimi.auth.IdentityUnavailableException;
@@ -51,7 +51,13 @@ public final class StreamAccess {
      * @param cookieName      the session cookie read by the stream endpoints, if enabled
      */
     public record Policy(boolean allowQueryToken, Optional<String> cookieName) {
-        public static final Policy STRICT = new Policy(false, Optional.empty());
+
+        /** {@code alimi.auth.allow-token-in-query}, and the cookie when {@code alimi.auth.cookie.enabled}. */
+        public static Policy from(io.alimi.config.Settings settings) {
+            boolean cookies = settings.bool("alimi.auth.cookie.enabled", false);
+            return new Policy(settings.bool("alimi.auth.allow-token-in-query", false),
+                    cookies ? Optional.of(BrowserAuthService.CookieSettings.name(settings)) : Optional.empty());
+        }
     }
 
     /** A client's request to stream, checked; {@code spentTicket}: a ticket was redeemed for it. */
@@ -80,14 +86,14 @@ public final class StreamAccess {
     }
 
     private final Identities identities;
-    private final Optional<Tickets> tickets;
+    private final Tickets tickets;
     private final Policy policy;
     private final Limits limits;
     private final Origins origins;
     private final ClientAddress clientAddress;
     private final java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> open = new java.util.concurrent.ConcurrentHashMap<>();
 
-    public StreamAccess(Identities identities, Optional<Tickets> tickets, Policy policy, Limits limits, Origins origins,
+    public StreamAccess(Identities identities, Tickets tickets, Policy policy, Limits limits, Origins origins,
                         ClientAddress clientAddress) {
         this.identities = identities;
         this.tickets = tickets;
@@ -198,7 +204,7 @@ public final class StreamAccess {
     }
 
     static Problem problem(Limits.Exceeded exceeded) {
-        return io.alimi.api.AdminAuth.refusal(exceeded);
+        return io.alimi.http.AdminAuth.refusal(exceeded);
     }
 
     /**
@@ -226,11 +232,8 @@ public final class StreamAccess {
     private Identity resolve(Credentials credentials) throws Refused {
         String token;
         if (credentials.ticket().isPresent()) {
-            if (tickets.isEmpty()) {
-                throw new Refused(Problem.unauthorized("tickets are not available on this node"));
-            }
             try {
-                token = tickets.get().redeem(credentials.ticket().get()).orElseThrow(() -> new Refused(Problem.unauthorized(
+                token = tickets.redeem(credentials.ticket().get()).orElseThrow(() -> new Refused(Problem.unauthorized(
                         "the ticket is unknown, already used or expired: get a new one from POST /v1/tickets")));
             } catch (IdentityUnavailableException e) {
                 throw new Refused(Problem.unavailable("tickets cannot be checked right now; retry"));

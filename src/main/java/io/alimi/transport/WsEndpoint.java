@@ -2,7 +2,7 @@ package io.alimi.transport;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.alimi.api.Problem;
+import io.alimi.http.Problem;
 import io.alimi.event.Cursor;
 import io.alimi.event.EnvelopeReader;
 import io.alimi.event.EventJson;
@@ -53,8 +53,10 @@ public final class WsEndpoint {
 
     public static final int LIFETIME = 1000;
     public static final int DRAINING = 1012;
-    public static final int SLOW_CONSUMER = 1013;
-    /** Over a connection limit or the admission rate, or identities cannot be checked now: reconnect after a delay. */
+    /**
+     * Too slow to keep up, over a connection limit or a rate, or identities cannot be checked now: reconnect (or
+     * resume) after a delay.
+     */
     public static final int TRY_AGAIN_LATER = 1013;
     /** Redis could not be reached when the stream opened: reconnect after a delay. */
     public static final int UNAVAILABLE = 1011;
@@ -264,7 +266,7 @@ public final class WsEndpoint {
                     send(ws, notice.toString());
                     close(ws, switch (end.get()) {
                         case DRAINING -> DRAINING;
-                        case SLOW_CONSUMER -> SLOW_CONSUMER;
+                        case SLOW_CONSUMER -> TRY_AGAIN_LATER;
                         case LIFETIME -> LIFETIME;
                         case REAUTH -> UNAUTHORIZED;
                         case STORE_UNREACHABLE -> UNAVAILABLE;

@@ -1,5 +1,6 @@
 package io.alimi.api;
 
+import io.alimi.http.Problem;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.alimi.Main;
 import io.alimi.support.Events;

@@ -20,7 +20,6 @@ import io.alimi.timeline.Retention;
 import io.alimi.timeline.StreamBounds;
 import io.alimi.timeline.StreamId;
 import io.alimi.timeline.Timeline;
-import io.lettuce.core.api.StatefulRedisConnection;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -88,7 +87,7 @@ class BridgeIT {
         kafka.createTopic(topic, 4);
         settings = new BridgeSettings(kafka.bootstrap(), topic, TestServers.uniqueTopic("group"), topic + ".dlq", 200,
                 Duration.ofMillis(50), Duration.ofMillis(500), Duration.ofSeconds(10), Map.of());
-        timeline = new RedisTimeline(connection, new Keys(TestServers.uniquePrefix()), Retention.DEFAULTS);
+        timeline = new RedisTimeline(connection, new Keys(TestServers.uniquePrefix()), Retention.DEFAULTS, new RedisTimeline.Meters());
     }
 
     @AfterEach
@@ -195,7 +194,7 @@ class BridgeIT {
                 List.of("--appendonly", "yes", "--appendfsync", "always", "--save", ""));
              RedisConnector ownConnector = RedisConnector.create(redis.url(), Duration.ofSeconds(2))) {
             RedisLink own = ownConnector.connect(Duration.ofSeconds(5));
-            timeline = new RedisTimeline(own, new Keys(TestServers.uniquePrefix()), Retention.DEFAULTS);
+            timeline = new RedisTimeline(own, new Keys(TestServers.uniquePrefix()), Retention.DEFAULTS, new RedisTimeline.Meters());
             Bridge bridge = bridge(timeline);
             int total = 4_000;
             produce(0, total / 2);

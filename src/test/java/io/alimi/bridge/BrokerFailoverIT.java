@@ -105,7 +105,7 @@ class BrokerFailoverIT {
                 topic + ".dlq", 200, Duration.ofMillis(50), Duration.ofMillis(500), Duration.ofSeconds(10), Map.of());
         kafka.createTopic(topic, PARTITIONS);
         kafka.createTopic(settings.deadLetterTopic(), 1);
-        timeline = new RedisTimeline(connection, new Keys(TestServers.uniquePrefix()), Retention.DEFAULTS);
+        timeline = new RedisTimeline(connection, new Keys(TestServers.uniquePrefix()), Retention.DEFAULTS, new RedisTimeline.Meters());
         Admin admin = closer.add(kafka.admin());
         Bridge bridge = closer.add(Bridge.create(settings, timeline, new EnvelopeReader(EnvelopeLimits.DEFAULTS)));
         bridge.start();

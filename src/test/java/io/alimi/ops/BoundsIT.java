@@ -130,12 +130,12 @@ class BoundsIT {
             public void close() {
             }
         };
-        Logger main = Logger.getLogger(Main.class.getName());
-        main.addHandler(handler);
+        Logger queue = Logger.getLogger(io.alimi.push.PushQueue.class.getName());
+        queue.addHandler(handler);
         try {
             closer.add(TestNode.start(Map.of("alimi.redis.key-prefix", prefix, "alimi.push.queue-max-length", "1000")));
         } finally {
-            main.removeHandler(handler);
+            queue.removeHandler(handler);
         }
         synchronized (warnings) {
             assertTrue(warnings.stream().anyMatch(w -> w.startsWith("WARNING 1000 push-flagged events are queued in "

@@ -12,7 +12,6 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.PlainJWT;
 import com.nimbusds.jwt.SignedJWT;
 import io.alimi.Main;
-import io.alimi.event.Cursor;
 import io.alimi.event.Scope;
 import io.alimi.support.Closer;
 import io.alimi.support.Cursors;
@@ -464,6 +463,12 @@ class HardeningIT {
         };
         Logger root = Logger.getLogger("");
         Level before = root.getLevel();
+        // Everything down to FINE is captured and searched; the console keeps showing only what it showed before.
+        Map<java.util.logging.Handler, Level> consoles = new HashMap<>();
+        for (java.util.logging.Handler handler : root.getHandlers()) {
+            consoles.put(handler, handler.getLevel());
+            handler.setLevel(Level.INFO);
+        }
         capture.setLevel(Level.ALL);
         root.addHandler(capture);
         root.setLevel(Level.FINE);
@@ -496,6 +501,7 @@ class HardeningIT {
         } finally {
             root.removeHandler(capture);
             root.setLevel(before);
+            consoles.forEach(java.util.logging.Handler::setLevel);
         }
         List<String> secrets = List.of(good, expired, opaque, TestNode.API_KEY, SECRET, introspectionCredentials,
                 good.substring(good.lastIndexOf('.') + 1));

@@ -7,7 +7,6 @@ import io.alimi.support.Await;
 import io.alimi.support.Events;
 import io.alimi.support.RedisProcess;
 import io.alimi.support.TestServers;
-import io.lettuce.core.api.StatefulRedisConnection;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -43,7 +42,7 @@ class RedisTimelineIT {
     }
 
     private static RedisTimeline timeline(Retention retention) {
-        return new RedisTimeline(connection, new Keys(TestServers.uniquePrefix()), retention);
+        return new RedisTimeline(connection, new Keys(TestServers.uniquePrefix()), retention, new RedisTimeline.Meters());
     }
 
     private static RedisTimeline timeline() {

@@ -1,7 +1,6 @@
 package io.alimi.transport;
 
 import io.alimi.Main;
-import io.alimi.event.Scope;
 import io.alimi.support.Events;
 import io.alimi.support.Publisher;
 import io.alimi.support.SseClient;
@@ -11,7 +10,6 @@ import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -26,7 +24,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Random publishes to random scopes while clients disconnect at random moments and reconnect, each time to a

@@ -26,7 +26,6 @@ import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -430,7 +429,15 @@ class SseIT {
             cursor = taken.get(taken.size() - 1).id();
             resumed.close();
         }
-        assertEquals(sent, received);
+        // Each once; across the two scopes in entry-id order (two events of one millisecond go by scope), each
+        // scope's in the order published.
+        assertEquals(new java.util.TreeSet<>(sent), new java.util.TreeSet<>(received));
+        assertEquals(sent.size(), received.size(), "each once: " + received);
+        for (int scope = 0; scope < 2; scope++) {
+            int parity = scope;
+            List<String> mine = received.stream().filter(id -> Integer.parseInt(id.substring("leave-".length())) % 2 == parity).toList();
+            assertEquals(mine.stream().sorted().toList(), mine, "one scope's in the order published");
+        }
     }
 
     @Test

@@ -1,4 +1,4 @@
-package io.alimi.api;
+package io.alimi.http;
 
 import java.net.URI;
 import java.util.LinkedHashSet;
@@ -24,6 +24,15 @@ public final class Origins {
         this.allowed = Set.copyOf(allowed);
     }
 
+    /** The back-office origins of {@code alimi.http.cors.allowed-origins}. */
+    public static Origins from(io.alimi.config.Settings settings) {
+        try {
+            return of(settings.list("alimi.http.cors.allowed-origins"));
+        } catch (IllegalArgumentException e) {
+            throw new io.alimi.config.SettingsException("alimi.http.cors.allowed-origins", e.getMessage());
+        }
+    }
+
     /**
      * @param origins {@code scheme://host[:port]} each
      * @throws IllegalArgumentException naming an entry that is not an origin (a path, {@code *}, no scheme)
@@ -36,8 +45,6 @@ public final class Origins {
         }
         return new Origins(allowed);
     }
-
-    public static final Origins SAME_ORIGIN_ONLY = new Origins(Set.of());
 
     /** Whether {@code origin} is one of the configured origins (not counting Alimi's own). */
     public boolean listed(String origin) {

@@ -1,4 +1,4 @@
-package io.alimi.api;
+package io.alimi.http;
 
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;

@@ -1,4 +1,4 @@
-package io.alimi.api;
+package io.alimi.http;
 
 import io.alimi.auth.BearerToken;
 import io.alimi.auth.Identities;

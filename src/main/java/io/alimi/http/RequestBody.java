@@ -1,4 +1,4 @@
-package io.alimi.api;
+package io.alimi.http;
 
 import io.alimi.event.Text;
 import io.helidon.webserver.http.ServerRequest;

@@ -1,4 +1,4 @@
-package io.alimi.api;
+package io.alimi.http;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
