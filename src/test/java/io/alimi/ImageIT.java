@@ -103,6 +103,9 @@ class ImageIT {
         assertEquals(Main.class.getName(), entrypoint.getLast(), entrypoint.toString());
         assertTrue(Files.isExecutable(image.file(entrypoint.getFirst())), entrypoint.getFirst() + " is in the image");
         assertTrue(Files.readString(image.file("/etc/passwd")).contains(":65532:65532:"), "the user has a name");
+        assertEquals("@/app/jvm.options", entrypoint.get(1), "the JVM settings Alimi ships come first: " + entrypoint);
+        assertEquals(Files.readString(java.nio.file.Path.of("config/jvm.options")), Files.readString(image.file("/app/jvm.options")),
+                "the image ships config/jvm.options as it is");
     }
 
     @Test

@@ -94,7 +94,7 @@ public final class Session implements AutoCloseable {
     /** Events received but not yet handed out, in order: they wait for the watermark (see {@link Ledger#fits}). */
     private final List<LiveEvent> held = new ArrayList<>();
     /** Those of {@link #held} that are copies of events the client already has (replayed, see {@link #passedCopies}). */
-    private final Set<LiveEvent> heldSkip = Collections.newSetFromMap(new IdentityHashMap<>());
+    private Set<LiveEvent> heldSkip = Set.of();
     /** The rest of the replay, while there is some: handed out before anything live (see {@link #next}). */
     private Replay.Pieces replaying;
     /** What the resumed cursor vouches for, for the replay's pieces. */
@@ -402,12 +402,23 @@ public final class Session implements AutoCloseable {
                     end(End.STORE_UNREACHABLE);
                     break;
                 }
-                heldSkip.addAll(replayVouched.map(v -> passedCopies(rest, v)).orElse(Set.of()));
+                skipWhenHeld(replayVouched.map(v -> passedCopies(rest, v)).orElse(Set.of()));
                 held.addAll(rest);
             }
             replaying = null;
         }
         return items;
+    }
+
+    /** Marks held events as copies the client already has (a set made only when some are: most sessions never). */
+    private void skipWhenHeld(Set<LiveEvent> copies) {
+        if (copies.isEmpty()) {
+            return;
+        }
+        if (heldSkip.isEmpty()) {
+            heldSkip = Collections.newSetFromMap(new IdentityHashMap<>());
+        }
+        heldSkip.addAll(copies);
     }
 
     /** Whether part of the replay is still to be handed out (by {@link #next}, which returns it at once). */
@@ -558,9 +569,8 @@ public final class Session implements AutoCloseable {
         complete = Math.max(complete, through);
         Set<LiveEvent> skip = Set.of();
         if (!heldSkip.isEmpty()) {
-            skip = Collections.newSetFromMap(new IdentityHashMap<>());
-            skip.addAll(heldSkip);
-            heldSkip.clear();
+            skip = heldSkip;
+            heldSkip = Set.of();
         }
         handOut(batch, items, skip, NO_MORE);
         long now = System.currentTimeMillis();
@@ -651,7 +661,7 @@ public final class Session implements AutoCloseable {
                 List<LiveEvent> rest = events.subList(k, events.size());
                 for (LiveEvent waiting : rest) {
                     if (skip.contains(waiting)) {
-                        heldSkip.add(waiting);
+                        skipWhenHeld(Set.of(waiting));
                     }
                 }
                 hold(rest);

@@ -61,7 +61,7 @@ public final class FanoutBench {
                     Usage: scripts/bench-fanout [--only idle|latency|throughput|redis|wide] [--idle 15000] [--latency 2000]
                                                 [--throughput 10000] [--rate 50] [--seconds 10] [--sources 4]
                                                 [--widths 1,64,1000,10000] [--wide-connections 100] [--wide-rate 200]
-                                                [--node-heap 1g] [--node-jvm-opts "..."]""");
+                                                [--node-heap 1g] [--node-jvm-opts "..."] [--shipped-options false]""");
             return;
         }
         new FanoutBench(options).run();
@@ -112,6 +112,10 @@ public final class FanoutBench {
 
     private List<String> nodeJvmOptions() {
         List<String> jvm = new ArrayList<>();
+        // As shipped (config/jvm.options), unless --shipped-options false; --node-jvm-opts come after, and win.
+        if (!"false".equals(options.get("--shipped-options"))) {
+            jvm.add("@config/jvm.options");
+        }
         jvm.add("-Xmx" + options.getOrDefault("--node-heap", "1g"));
         for (String option : options.getOrDefault("--node-jvm-opts", "").split(" ")) {
             if (!option.isBlank()) {

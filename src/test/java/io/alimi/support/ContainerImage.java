@@ -153,7 +153,10 @@ public final class ContainerImage implements AutoCloseable {
                 full.addAll(List.of(loader().toString(), "--library-path", String.join(":", libraryDirs()),
                         file(args.getFirst()).toString()));
                 for (String arg : args.subList(1, args.size())) {
-                    full.add(arg.startsWith("@/") ? "@" + rootedArgFile(arg.substring(1)) : arg);
+                    // The class path file names paths in the image: rewritten under the root. Others (the JVM
+                    // options) are read as they are.
+                    full.add(!arg.startsWith("@/") ? arg : arg.endsWith("classpath-file")
+                            ? "@" + rootedArgFile(arg.substring(1)) : "@" + file(arg.substring(1)));
                 }
             }
         }
