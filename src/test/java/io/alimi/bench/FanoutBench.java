@@ -61,7 +61,8 @@ public final class FanoutBench {
                     Usage: scripts/bench-fanout [--only idle|latency|throughput|redis|wide] [--idle 15000] [--latency 2000]
                                                 [--throughput 10000] [--rate 50] [--seconds 10] [--sources 4]
                                                 [--widths 1,64,1000,10000] [--wide-connections 100] [--wide-rate 200]
-                                                [--node-heap 1g] [--node-jvm-opts "..."] [--shipped-options false]""");
+                                                [--node-heap 1g] [--node-jvm-opts "..."] [--shipped-options false]
+                                                [--publisher keep-alive|per-request]""");
             return;
         }
         new FanoutBench(options).run();
@@ -371,6 +372,10 @@ public final class FanoutBench {
                     received, expected, expected - received, window, received / window, load.reconnectNotices());
             System.out.printf(Locale.ROOT, "publish->receive latency: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms%n",
                     latency.percentileMillis(0.5), latency.percentileMillis(0.99), latency.percentileMillis(0.999), latency.maxMillis());
+            System.out.printf(Locale.ROOT, "HTTP publish answered (%s): p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
+                    "per-request".equals(options.get("--publisher")) ? "a connection per publish, Connection: close"
+                            : "one keep-alive connection", publishAnswers.percentileMillis(0.5),
+                    publishAnswers.percentileMillis(0.99), publishAnswers.maxMillis());
             System.out.printf(Locale.ROOT, "CPU: node %.2f s, load client + publisher %.2f s, redis %.2f s over %.2f s%n",
                     (IngestBench.cpuMillis(node.pid()) - nodeCpu) / 1000.0,
                     (IngestBench.cpuMillis(ProcessHandle.current().pid()) - selfCpu) / 1000.0,
@@ -392,16 +397,21 @@ public final class FanoutBench {
         return publish(rate, seconds, () -> "all");
     }
 
-    /** Publishes {@code rate × seconds} events, each to the targets {@code targets} gives, at a steady rate. */
+    /**
+     * Publishes {@code rate × seconds} events, each to the targets {@code targets} gives, at a steady rate, timing
+     * each answer ({@link #publishAnswers}): over one keep-alive connection, or with {@code --publisher per-request}
+     * a connection per publish sent with {@code Connection: close}, as a script or a stateless producer does.
+     */
     private int publish(int rate, int seconds, java.util.function.Supplier<String> targets) throws Exception {
         int total = rate * seconds;
         long start = System.nanoTime();
         long interval = TimeUnit.SECONDS.toNanos(1) / rate;
-        try (Socket socket = new Socket()) {
-            socket.connect(new InetSocketAddress("127.0.0.1", port));
-            socket.setTcpNoDelay(true);
-            OutputStream out = socket.getOutputStream();
-            InputStream in = new java.io.BufferedInputStream(socket.getInputStream());
+        boolean perRequest = "per-request".equals(options.get("--publisher"));
+        publishAnswers.clear();
+        Socket socket = null;
+        try {
+            OutputStream out = null;
+            InputStream in = null;
             for (int i = 0; i < total; i++) {
                 long due = start + i * interval;
                 long wait = due - System.nanoTime();
@@ -410,13 +420,38 @@ public final class FanoutBench {
                 }
                 String body = "{\"specversion\":\"1.0\",\"id\":\"f-" + System.nanoTime() + "-" + i + "\",\"source\":\"/bench\","
                         + "\"type\":\"bench.tick\",\"targets\":\"" + targets.get() + "\",\"data\":{\"t\":" + System.nanoTime() + "}}";
-                out.write(HttpLoad.post("/v1/events", "application/cloudevents+json", API_KEY, body));
+                byte[] request = HttpLoad.post("/v1/events", "application/cloudevents+json", API_KEY, body);
+                long sent = System.nanoTime();
+                if (socket == null || perRequest) {
+                    if (socket != null) {
+                        socket.close();
+                    }
+                    socket = new Socket();
+                    socket.connect(new InetSocketAddress("127.0.0.1", port));
+                    socket.setTcpNoDelay(true);
+                    out = socket.getOutputStream();
+                    in = new java.io.BufferedInputStream(socket.getInputStream());
+                }
+                if (perRequest) {
+                    String text = new String(request, java.nio.charset.StandardCharsets.ISO_8859_1);
+                    request = text.replaceFirst("\r\n\r\n", "\r\nConnection: close\r\n\r\n")
+                            .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+                }
+                out.write(request);
                 out.flush();
                 readStatus(in);
+                publishAnswers.record(System.nanoTime() - sent);
+            }
+        } finally {
+            if (socket != null) {
+                socket.close();
             }
         }
         return total;
     }
+
+    /** How long each publish of the last {@link #publish} run took to be answered (connecting included). */
+    private final Histogram publishAnswers = new Histogram();
 
     private static void readStatus(InputStream in) throws IOException {
         StringBuilder line = new StringBuilder();
