@@ -263,7 +263,7 @@ public final class WsEndpoint {
                 Optional<Session.End> end = current.ending();
                 if (end.isPresent()) {
                     ObjectNode notice = Frames.reconnect(end.get().reason(), current.cursor()).put("op", "reconnect");
-                    send(ws, notice.toString());
+                    send(ws, text(notice));
                     close(ws, switch (end.get()) {
                         case DRAINING -> DRAINING;
                         case SLOW_CONSUMER -> TRY_AGAIN_LATER;
@@ -310,23 +310,31 @@ public final class WsEndpoint {
                     ObjectNode body = Frames.ready(ready);
                     body.put("op", "ready");
                     body.put("cursor", item.cursor());
-                    yield body.toString();
+                    yield text(body);
                 }
                 case Item.Gap gap -> {
                     ObjectNode body = EventJson.mapper().createObjectNode();
                     body.put("cursor", item.cursor());
                     body.set("gap", Frames.gap(gap));
-                    yield body.toString();
+                    yield text(body);
                 }
                 case Item.Revoked revoked -> {
                     ObjectNode body = Frames.revoked(revoked);
                     body.put("op", "revoked");
                     body.put("cursor", item.cursor());
-                    yield body.toString();
+                    yield text(body);
                 }
                 case Item.Advance advance -> "{\"cursor\":\"" + advance.cursor() + "\"}";
-                case Item.Unread unread -> Frames.unread(unread).put("op", "unread").toString();
+                case Item.Unread unread -> text(Frames.unread(unread).put("op", "unread"));
             };
+        }
+
+        /**
+         * A frame's JSON through Alimi's mapper: {@code JsonNode.toString()} would keep Jackson's per-thread buffers
+         * (8 KiB of chars) alive in every connection's writer thread for the life of the connection.
+         */
+        private static String text(com.fasterxml.jackson.databind.JsonNode body) {
+            return new String(EventJson.bytes(body), StandardCharsets.UTF_8);
         }
 
         private boolean send(WsSession ws, String text) {

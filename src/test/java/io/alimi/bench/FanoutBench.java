@@ -62,7 +62,7 @@ public final class FanoutBench {
                                                 [--throughput 10000] [--rate 50] [--seconds 10] [--sources 4]
                                                 [--widths 1,64,1000,10000] [--wide-connections 100] [--wide-rate 200]
                                                 [--node-heap 1g] [--node-jvm-opts "..."] [--shipped-options false]
-                                                [--publisher keep-alive|per-request]""");
+                                                [--publisher keep-alive|per-request] [--transport sse|ws] (idle)""");
             return;
         }
         new FanoutBench(options).run();
@@ -277,6 +277,13 @@ public final class FanoutBench {
     }
 
     /** Connection {@code i}: admin {@code i % 1000} (so 1,000 admin and 100 mall streams are followed, plus all). */
+    /** A WebSocket upgrade for admin {@code i}, as a browser sends it (less its Origin: the load has none). */
+    private static byte[] webSocketRequest(int i) {
+        return ("GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                + "Authorization: Bearer " + token(i % ADMINS) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+    }
+
     private static byte[] request(int i) {
         return ("GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token(i % ADMINS) + "\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII);
@@ -312,13 +319,15 @@ public final class FanoutBench {
         Heap before = heap();
         long rssBefore = rss();
         long cpuBefore = IngestBench.cpuMillis(node.pid());
+        boolean webSocket = "ws".equals(options.get("--transport"));
         try (SseLoad load = new SseLoad()) {
-            double seconds = open(load, count);
+            load.webSocket(webSocket);
+            double seconds = open(load, count, webSocket ? FanoutBench::webSocketRequest : FanoutBench::request);
             long connectCpu = IngestBench.cpuMillis(node.pid()) - cpuBefore;
             Heap after = heap();
             long rssAfter = rss();
             System.out.println();
-            System.out.printf(Locale.ROOT, "## idle: %,d SSE connections%n", count);
+            System.out.printf(Locale.ROOT, "## idle: %,d %s connections%n", count, webSocket ? "WebSocket" : "SSE");
             System.out.printf(Locale.ROOT, "connect: all %,d ready in %.2f s (%,.0f connections/s), node CPU %.2f s%n",
                     count, seconds, count / seconds, connectCpu / 1000.0);
             System.out.printf(Locale.ROOT, "node RSS: %,d KiB -> %,d KiB: %.1f KiB per connection%n",

@@ -41,6 +41,18 @@ final class SseLoad implements AutoCloseable {
     private volatile boolean running = true;
     private volatile boolean recording;
 
+    /** The server's ready message on a WebSocket: {@code {"scopes":[…],…,"op":"ready",…}}. */
+    private static final byte[] WS_READY = "\"op\":\"ready\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private volatile boolean webSocket;
+
+    /**
+     * The connections opened from now on are WebSockets (the request is an upgrade): after the 101, only their
+     * ready messages are counted; idle scenarios only.
+     */
+    void webSocket(boolean on) {
+        webSocket = on;
+    }
+
     SseLoad() {
         try {
             selector = Selector.open();
@@ -200,6 +212,8 @@ final class SseLoad implements AutoCloseable {
         final ByteBuffer request;
         long events;
         private boolean inHead = true;
+        /** WebSocket frames after the head (see {@link SseLoad#webSocket}): only ready messages are counted. */
+        private int readyMatched;
         private int headTail;
         private long chunkLeft;
         private int chunkLineState; // 0: reading size, 1: in data, 2: expecting CRLF after data
@@ -223,6 +237,17 @@ final class SseLoad implements AutoCloseable {
             byte[] bytes = buffer.array();
             for (int i = 0; i < n; i++) {
                 byte b = bytes[i];
+                if (!inHead && webSocket) {
+                    if (b == WS_READY[readyMatched]) {
+                        if (++readyMatched == WS_READY.length) {
+                            ready.incrementAndGet();
+                            readyMatched = 0;
+                        }
+                    } else {
+                        readyMatched = b == WS_READY[0] ? 1 : 0;
+                    }
+                    continue;
+                }
                 if (inHead) {
                     headTail = (headTail << 8) | (b & 0xFF);
                     if (headTail == 0x0D0A0D0A) {
