@@ -58,7 +58,7 @@ public final class FanoutBench {
         Map<String, String> options = BenchOptions.parse(args);
         if (Arrays.asList(args).contains("--help")) {
             System.out.println("""
-                    Usage: scripts/bench-fanout [--only idle|latency|throughput|redis|wide] [--idle 15000] [--latency 2000]
+                    Usage: scripts/bench-fanout [--only idle|latency|sequential|throughput|redis|wide] [--jar target/alimi.jar] [--idle 15000] [--latency 2000]
                                                 [--throughput 10000] [--rate 50] [--seconds 10] [--sources 4]
                                                 [--widths 1,64,1000,10000] [--wide-connections 100] [--wide-rate 200]
                                                 [--node-heap 1g] [--node-jvm-opts "..."] [--shipped-options false]
@@ -90,6 +90,9 @@ public final class FanoutBench {
             int seconds = Integer.parseInt(options.getOrDefault("--seconds", "10"));
             if (only.equals("all") || only.equals("latency")) {
                 broadcast("latency", Integer.parseInt(options.getOrDefault("--latency", "2000")), rate, seconds);
+            }
+            if (only.equals("all") || only.equals("sequential")) {
+                sequential(Integer.parseInt(options.getOrDefault("--latency", "2000")), seconds);
             }
             if (only.equals("all") || only.equals("throughput")) {
                 broadcast("throughput", Integer.parseInt(options.getOrDefault("--throughput", "10000")), rate, seconds);
@@ -130,7 +133,7 @@ public final class FanoutBench {
         List<String> command = new ArrayList<>();
         command.add(Path.of(javaHome, "bin", "java").toString());
         command.addAll(nodeJvmOptions());
-        command.addAll(List.of("-jar", "target/alimi.jar"));
+        command.addAll(List.of("-jar", options.getOrDefault("--jar", "target/alimi.jar")));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().putAll(Map.of(
                 "ALIMI_ROLES", "relay",
@@ -395,6 +398,74 @@ public final class FanoutBench {
                     live / window, delta(redisAfter, redisBefore, "xread") / window, delta(redisAfter, redisBefore, "*") / window);
         }
         awaitSessions(0);
+    }
+
+    /**
+     * One event at a time: each publish is sent when the previous one is answered (not delivered), for
+     * {@code seconds}, to {@code count} connections following {@code all}. Reports the node's CPU per delivered
+     * event: what fan-out costs when nothing can be batched.
+     */
+    private void sequential(int count, int seconds) throws Exception {
+        try (SseLoad load = new SseLoad()) {
+            double connectSeconds = open(load, count);
+            publishSequentially(Duration.ofSeconds(WARM_SECONDS));
+            awaitQuiet(load);
+            long eventsBefore = load.events();
+            long nodeCpu = IngestBench.cpuMillis(node.pid());
+            long start = System.nanoTime();
+            int published = publishSequentially(Duration.ofSeconds(seconds));
+            long expected = (long) published * count;
+            long last = awaitEvents(load, eventsBefore + expected, Duration.ofSeconds(60));
+            long cpuMillis = IngestBench.cpuMillis(node.pid()) - nodeCpu;
+            long received = load.events() - eventsBefore;
+            double window = (last - start) / 1e9;
+            System.out.println();
+            System.out.printf(Locale.ROOT, "## sequential: %,d SSE connections, one publish at a time to scope all for %d s%n",
+                    count, seconds);
+            System.out.printf(Locale.ROOT, "connect: %,d in %.2f s%n", count, connectSeconds);
+            System.out.printf(Locale.ROOT, "published %,d (%.0f/s, each after the previous answer); deliveries %,d of %,d (lost %,d) "
+                    + "in %.2f s: %,.0f deliveries/s%n", published, published / (double) seconds, received, expected,
+                    expected - received, window, received / window);
+            System.out.printf(Locale.ROOT, "HTTP publish answered: p50 %.2f ms, p99 %.2f ms%n",
+                    publishAnswers.percentileMillis(0.5), publishAnswers.percentileMillis(0.99));
+            System.out.printf(Locale.ROOT, "node CPU: %.2f s, %.2f µs per delivered event%n", cpuMillis / 1000.0,
+                    cpuMillis * 1000.0 / Math.max(1, received));
+        }
+        awaitSessions(0);
+    }
+
+    /** Waits until no event has arrived for half a second (the warm-up's deliveries are all in). */
+    private static void awaitQuiet(SseLoad load) throws InterruptedException {
+        long seen = -1;
+        while (load.events() != seen) {
+            seen = load.events();
+            Thread.sleep(500);
+        }
+    }
+
+    /** Publishes to {@code all} over one keep-alive connection, each publish once the previous one is answered. */
+    private int publishSequentially(Duration duration) throws Exception {
+        publishAnswers.clear();
+        long end = System.nanoTime() + duration.toNanos();
+        int published = 0;
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", port));
+            socket.setTcpNoDelay(true);
+            OutputStream out = socket.getOutputStream();
+            InputStream in = new java.io.BufferedInputStream(socket.getInputStream());
+            while (System.nanoTime() < end) {
+                String body = "{\"specversion\":\"1.0\",\"id\":\"s-" + System.nanoTime() + "-" + published
+                        + "\",\"source\":\"/bench\",\"type\":\"bench.tick\",\"targets\":\"all\",\"data\":{\"t\":"
+                        + System.nanoTime() + "}}";
+                long sent = System.nanoTime();
+                out.write(HttpLoad.post("/v1/events", "application/cloudevents+json", API_KEY, body));
+                out.flush();
+                readStatus(in);
+                publishAnswers.record(System.nanoTime() - sent);
+                published++;
+            }
+        }
+        return published;
     }
 
     private static double delta(Map<String, Long> after, Map<String, Long> before, String command) {
