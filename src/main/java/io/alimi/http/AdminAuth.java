@@ -44,7 +44,7 @@ public final class AdminAuth {
      * @param kind the per-admin limit this request counts against
      */
     public Optional<Profile> profile(ServerRequest req, ServerResponse res, Limit kind) {
-        String client = clientAddress.of(req.remotePeer().address(), req.headers().first(FORWARDED_FOR));
+        String client = client(clientAddress, req.remotePeer().address(), req.headers());
         Optional<Limits.Exceeded> flooding = limits.mayAuthenticate(client);
         if (flooding.isPresent()) {
             refusal(flooding.get()).send(res);
@@ -63,6 +63,14 @@ public final class AdminAuth {
             return Optional.empty();
         }
         return profile;
+    }
+
+    /**
+     * The client's address, for per-address limits: the peer, or behind a trusted proxy the address it forwards
+     * ({@code X-Forwarded-For}). The same for REST requests and streams.
+     */
+    public static String client(ClientAddress clientAddress, java.net.SocketAddress peer, io.helidon.http.Headers headers) {
+        return clientAddress.of(peer, headers.first(FORWARDED_FOR));
     }
 
     /** The problem for a limit's refusal: 503 for the node's own limits (another node may take you), else 429. */

@@ -199,16 +199,15 @@ public final class Limits {
     }
 
     /**
-     * Takes one from {@code key}'s bucket of {@code limit} (an admin number, or a client address for
-     * {@link Limit#FAILED_AUTH_PER_IP}), or says how long until one is allowed. A limit without a rate allows all.
+     * Takes one from {@code key}'s bucket of {@code limit} (an admin number), or says how long until one is
+     * allowed. A limit without a rate allows all. Bad credentials per address: {@link #failedAuth}.
      */
     public Optional<Exceeded> take(Limit limit, String key) {
         Keyed bucket = keyed.get(limit);
         if (bucket == null) {
             return Optional.empty();
         }
-        long waitNanos = bucket.pace(limit == Limit.FAILED_AUTH_PER_IP ? client(key) : key).take(
-                bucket.interval, bucket.tolerance, clock.getAsLong());
+        long waitNanos = bucket.pace(key).take(bucket.interval, bucket.tolerance, clock.getAsLong());
         return waitNanos == 0 ? Optional.empty() : Optional.of(refusedKeyed(limit, bucket.rate, waitNanos));
     }
 

@@ -13,8 +13,6 @@ import io.alimi.event.Scope;
 import io.alimi.limit.ClientAddress;
 import io.alimi.limit.Limit;
 import io.alimi.limit.Limits;
-import io.helidon.http.HeaderName;
-import io.helidon.http.HeaderNames;
 import io.helidon.http.Headers;
 
 import java.net.SocketAddress;
@@ -37,7 +35,6 @@ import java.util.Set;
  */
 public final class StreamAccess {
 
-    private static final HeaderName FORWARDED_FOR = HeaderNames.create("X-Forwarded-For");
 
     /** What a request carried to prove who it is. */
     record Credentials(Optional<String> bearer, Optional<String> ticket, Optional<String> queryToken,
@@ -121,7 +118,7 @@ public final class StreamAccess {
      * @return the client's address, for the limits that follow
      */
     String admit(SocketAddress peer, Headers headers) throws Refused {
-        String client = clientAddress.of(peer, headers.first(FORWARDED_FOR));
+        String client = io.alimi.http.AdminAuth.client(clientAddress, peer, headers);
         Optional<Limits.Exceeded> exceeded = limits.connect(client);
         if (exceeded.isPresent()) {
             throw new Refused(problem(exceeded.get()));
