@@ -82,7 +82,6 @@ public final class Main {
     private static final Logger LOG = Logger.getLogger(Main.class.getName());
 
     public static final int DEFAULT_HTTP_PORT = 8080;
-    private static final int STREAM_WRITE_BUFFER_BYTES = 256;
 
     /** What a process does. */
     public enum Role { RELAY, BRIDGE, PUSH }
@@ -264,10 +263,10 @@ public final class Main {
                     // Live streams are long requests; an idle WebSocket is one whose client sent nothing.
                     .idleConnectionTimeout(relaySettings.maxLifetime().plusMinutes(1))
                     // Memory per idle live connection (docs/BENCHMARKS.md): the NIO socket keeps two 8 KiB buffers,
-                    // the plain one a single one; and SseWriter hands each flush over in one write, so the
-                    // response stream's own buffer can be small.
+                    // the plain one a single one. SseWriter, the only user of a response's output stream, hands
+                    // each flush over in one write: a buffer in front of it would only copy every frame once more.
                     .useNio(false)
-                    .writeBufferSize(STREAM_WRITE_BUFFER_BYTES)
+                    .writeBufferSize(0)
                     .routing(routing -> routing(routing, health, metrics, routes));
             if (api != null) {
                 server.addRouting(WsRouting.builder().endpoint("/v1/ws", api.ws().listeners()));

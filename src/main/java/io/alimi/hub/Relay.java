@@ -52,6 +52,7 @@ public final class Relay implements AutoCloseable {
     private final Map<String, Map<Session, Set<Scope>>> unreadFollowers = new ConcurrentHashMap<>();
     private final ReadState reads;
     private final LongAdder deliveries = new LongAdder();
+    private final LongAdder liveWrites = new LongAdder();
     private final LongAdder gaps = new LongAdder();
     private final LongAdder slowConsumers = new LongAdder();
     private final io.alimi.observe.Histogram deliveryLatency = new io.alimi.observe.Histogram();
@@ -211,6 +212,11 @@ public final class Relay implements AutoCloseable {
         }
     }
 
+    /** One batch of live items handed to a connection's writer, which writes it at once (one write, one flush). */
+    void countLiveWrite() {
+        liveWrites.increment();
+    }
+
     void countGaps(int n) {
         if (n > 0) {
             gaps.add(n);
@@ -231,11 +237,13 @@ public final class Relay implements AutoCloseable {
     }
 
     /** Counters since start. */
-    public record Stats(int sessions, int streams, long deliveries, long gaps, long slowConsumers, long tailerReads) {
+    public record Stats(int sessions, int streams, long deliveries, long liveWrites, long gaps, long slowConsumers,
+                        long tailerReads) {
     }
 
     public Stats stats() {
-        return new Stats(sessions.size(), hub.scopes(), deliveries.sum(), gaps.sum(), slowConsumers.sum(), tailer.reads());
+        return new Stats(sessions.size(), hub.scopes(), deliveries.sum(), liveWrites.sum(), gaps.sum(), slowConsumers.sum(),
+                tailer.reads());
     }
 
     /** Down while draining or while the tailer cannot read Redis. */

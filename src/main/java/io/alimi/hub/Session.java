@@ -573,6 +573,9 @@ public final class Session implements AutoCloseable {
             heldSkip = Set.of();
         }
         handOut(batch, items, skip, NO_MORE);
+        if (!items.isEmpty()) {
+            relay.countLiveWrite();
+        }
         long now = System.currentTimeMillis();
         for (Item item : items) {
             if (item instanceof Item.Event live) {

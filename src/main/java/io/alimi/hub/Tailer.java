@@ -207,6 +207,9 @@ final class Tailer {
     private record Blocked(long read, long clientId) {
     }
 
+    private record Offset(StreamId at, XReadArgs.StreamOffset<String> offset) {
+    }
+
     /** The reader of one group's streams (all streams outside a cluster; one slot's in a cluster). */
     private final class Lane implements Runnable, Progress {
 
@@ -223,6 +226,9 @@ final class Tailer {
         /** The server this lane reads from, and its connection there (blocked by the XREAD). */
         private volatile String server;
         private StatefulRedisConnection<String, byte[]> connection;
+
+        /** Only the lane's thread uses it. */
+        private final Map<Scope, Offset> cachedOffsets = new HashMap<>();
 
         Lane(int group) {
             this.group = group;
@@ -338,6 +344,19 @@ final class Tailer {
             }
         }
 
+        /**
+         * The XREAD argument for a stream at a position, made once per position: a read covers every followed
+         * stream, most of which have not moved since the last one.
+         */
+        private XReadArgs.StreamOffset<String> offset(Scope scope, String key, StreamId at) {
+            Offset cached = cachedOffsets.get(scope);
+            if (cached == null || !cached.at().equals(at)) {
+                cached = new Offset(at, XReadArgs.StreamOffset.from(key, at.toString()));
+                cachedOffsets.put(scope, cached);
+            }
+            return cached.offset();
+        }
+
         /** One XREAD over this server's followed streams; false if it serves none. */
         @SuppressWarnings("unchecked")
         private boolean readOnce() throws InterruptedException, ExecutionException, TimeoutException {
@@ -350,7 +369,11 @@ final class Tailer {
                     continue;
                 }
                 byKey.put(stream.key(), position.getKey());
-                offsets.add(XReadArgs.StreamOffset.from(stream.key(), position.getValue().toString()));
+                offsets.add(offset(position.getKey(), stream.key(), position.getValue()));
+            }
+            if (cachedOffsets.size() > 2 * byKey.size() + 64) {
+                // Streams no longer followed: keep what the next reads use, so the cache stays the size of the set.
+                cachedOffsets.keySet().retainAll(new java.util.HashSet<>(byKey.values()));
             }
             if (offsets.isEmpty()) {
                 return false;

@@ -86,6 +86,8 @@ public final class MetricsService implements HttpService {
         if (relay != null) {
             Relay.Stats stats = relay.stats();
             counter(text, "alimi_deliveries_total", "Events written to live connections.", stats.deliveries());
+            counter(text, "alimi_live_writes_total", "Writes of live items to connections, each one or more events; "
+                    + "deliveries per write show how much a broadcast batches.", stats.liveWrites());
             counter(text, "alimi_gaps_total", "Gaps signalled to resuming clients.", stats.gaps());
             counter(text, "alimi_slow_consumer_disconnects_total", "Connections cut off for not keeping up.", stats.slowConsumers());
             text.append("# HELP alimi_followed_scopes Scopes the tailer follows.\n# TYPE alimi_followed_scopes gauge\n");

@@ -27,9 +27,10 @@ import java.util.Set;
  * Alimi's own messages are always named. A message always has a {@code data:} line, since EventSource drops one
  * without: a moved cursor is {@code event: alimi.cursor} with {@code data: {}}.
  *
- * <p>Messages are gathered in a buffer that lives only until {@link #flush()}, which hands them to the response
- * in one write: one chunk, one system call, and no buffer kept by an idle connection. This is the hot path of a
- * broadcast (once per connection per event), so it copies each byte once and allocates one array.
+ * <p>Messages are gathered in a buffer lent by {@link WriteBuffers} until {@link #flush()}, which hands them to
+ * the response in one write (one chunk, one system call) and gives the buffer back: an idle connection keeps none.
+ * This is the hot path of a broadcast (once per connection per event), so it copies each byte once and, for frames
+ * that fit a pooled buffer, allocates nothing.
  */
 final class SseWriter {
 
@@ -116,13 +117,25 @@ final class SseWriter {
         put(HEARTBEAT);
     }
 
+    /**
+     * Writes what is gathered and flushes. The buffer goes back to the pool only after the response has taken its
+     * bytes: Helidon copies them into its chunk (or, for the first write, keeps them until the flush that sends the
+     * headers), and both happen before {@code flush()} returns.
+     */
     void flush() throws IOException {
-        if (length > 0) {
-            response.write(buffer, 0, length);
-        }
-        response.flush();
+        byte[] written = buffer;
         buffer = null;
-        length = 0;
+        try {
+            if (length > 0) {
+                response.write(written, 0, length);
+            }
+            response.flush();
+        } finally {
+            length = 0;
+            if (written != null) {
+                WriteBuffers.giveBack(written);
+            }
+        }
     }
 
     /** One message; {@code name} null: unnamed, a plain {@code message}. */
@@ -142,7 +155,7 @@ final class SseWriter {
 
     private void reserve(int bytes) {
         if (buffer == null) {
-            buffer = new byte[Math.max(bytes, 256)];
+            buffer = bytes <= WriteBuffers.SIZE ? WriteBuffers.take() : new byte[bytes];
         } else if (length + bytes > buffer.length) {
             buffer = Arrays.copyOf(buffer, Math.max(buffer.length * 2, length + bytes));
         }

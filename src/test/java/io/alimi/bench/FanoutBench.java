@@ -37,8 +37,16 @@ public final class FanoutBench {
     private static final int ADMINS = 1_000;
     private static final int MALLS = 100;
     private static final int WARM_SECONDS = 5;
+    /**
+     * The one-event-at-a-time scenario measures CPU per delivery, which the JIT still spends on compiling for a
+     * while after a short warm-up (a second of ten, measured by thread): it warms up longer.
+     */
+    private static final int SEQUENTIAL_WARM_SECONDS = 20;
 
     private final Map<String, String> options;
+    /** In the sequential scenario with {@code --sequential-await delivery}: the load client to wait for. */
+    private SseLoad awaitDelivery;
+    private int sequentialConnections;
     private final String javaHome = System.getProperty("java.home");
     private final String[] sources;
     private RedisProcess redis;
@@ -62,7 +70,8 @@ public final class FanoutBench {
                                                 [--throughput 10000] [--rate 50] [--seconds 10] [--sources 4]
                                                 [--widths 1,64,1000,10000] [--wide-connections 100] [--wide-rate 200]
                                                 [--node-heap 1g] [--node-jvm-opts "..."] [--shipped-options false]
-                                                [--publisher keep-alive|per-request] [--transport sse|ws] (idle)""");
+                                                [--publisher keep-alive|per-request] [--transport sse|ws] (idle)
+                                                [--sequential-await answer|delivery]""");
             return;
         }
         new FanoutBench(options).run();
@@ -355,6 +364,8 @@ public final class FanoutBench {
             long warmTarget = load.events() + (long) publish(rate, WARM_SECONDS) * count;
             awaitEvents(load, warmTarget, Duration.ofSeconds(60));
             Map<String, Long> redisBefore = redisCalls();
+            Map<String, Long> countersBefore = nodeCounters(DELIVERIES, LIVE_WRITES);
+            ThreadCpu threadsBefore = ThreadCpu.of(node.pid());
             long nodeCpu = IngestBench.cpuMillis(node.pid());
             long selfCpu = IngestBench.cpuMillis(ProcessHandle.current().pid());
             long redisCpu = IngestBench.cpuMillis(redisPid());
@@ -376,6 +387,8 @@ public final class FanoutBench {
             double window = (last - start) / 1e9;
             long received = load.events() - eventsBefore;
             Map<String, Long> redisAfter = redisCalls();
+            String byThread = ThreadCpu.of(node.pid()).since(threadsBefore);
+            String perWrite = perWrite(countersBefore);
             Histogram latency = load.latency();
             System.out.println();
             System.out.printf(Locale.ROOT, "## %s: %,d SSE connections, %d events/s to scope all for %d s%n", name, count, rate, seconds);
@@ -392,6 +405,8 @@ public final class FanoutBench {
                     (IngestBench.cpuMillis(node.pid()) - nodeCpu) / 1000.0,
                     (IngestBench.cpuMillis(ProcessHandle.current().pid()) - selfCpu) / 1000.0,
                     (IngestBench.cpuMillis(redisPid()) - redisCpu) / 1000.0, window);
+            System.out.println("node CPU by thread: " + byThread);
+            System.out.println(perWrite);
             double live = delta(redisAfter, redisBefore, "xread") + delta(redisAfter, redisBefore, "client|id")
                     + delta(redisAfter, redisBefore, "client|unblock") + delta(redisAfter, redisBefore, "client");
             System.out.printf(Locale.ROOT, "redis live-path commands: %.0f/s (XREAD %.0f/s); all commands %.0f/s%n",
@@ -403,33 +418,44 @@ public final class FanoutBench {
     /**
      * One event at a time: each publish is sent when the previous one is answered (not delivered), for
      * {@code seconds}, to {@code count} connections following {@code all}. Reports the node's CPU per delivered
-     * event: what fan-out costs when nothing can be batched.
+     * event and the deliveries per write: writers that fall behind the publisher write several events at once,
+     * which costs less per event. With {@code --sequential-await delivery} each publish is sent once the previous
+     * event has reached every connection: exactly one event per write, the cost of a write itself.
      */
     private void sequential(int count, int seconds) throws Exception {
         try (SseLoad load = new SseLoad()) {
             double connectSeconds = open(load, count);
-            publishSequentially(Duration.ofSeconds(WARM_SECONDS));
+            awaitDelivery = "delivery".equals(options.get("--sequential-await")) ? load : null;
+            sequentialConnections = count;
+            publishSequentially(Duration.ofSeconds(SEQUENTIAL_WARM_SECONDS));
             awaitQuiet(load);
             long eventsBefore = load.events();
             long nodeCpu = IngestBench.cpuMillis(node.pid());
+            ThreadCpu threadsBefore = ThreadCpu.of(node.pid());
+            Map<String, Long> countersBefore = nodeCounters(DELIVERIES, LIVE_WRITES);
             long start = System.nanoTime();
             int published = publishSequentially(Duration.ofSeconds(seconds));
             long expected = (long) published * count;
             long last = awaitEvents(load, eventsBefore + expected, Duration.ofSeconds(60));
             long cpuMillis = IngestBench.cpuMillis(node.pid()) - nodeCpu;
+            String byThread = ThreadCpu.of(node.pid()).since(threadsBefore);
+            String perWrite = perWrite(countersBefore);
             long received = load.events() - eventsBefore;
             double window = (last - start) / 1e9;
             System.out.println();
             System.out.printf(Locale.ROOT, "## sequential: %,d SSE connections, one publish at a time to scope all for %d s%n",
                     count, seconds);
             System.out.printf(Locale.ROOT, "connect: %,d in %.2f s%n", count, connectSeconds);
-            System.out.printf(Locale.ROOT, "published %,d (%.0f/s, each after the previous answer); deliveries %,d of %,d (lost %,d) "
+            System.out.printf(Locale.ROOT, "published %,d (%.0f/s, each after the previous " + (awaitDelivery == null ? "answer" : "delivery")
+                    + "); deliveries %,d of %,d (lost %,d) "
                     + "in %.2f s: %,.0f deliveries/s%n", published, published / (double) seconds, received, expected,
                     expected - received, window, received / window);
             System.out.printf(Locale.ROOT, "HTTP publish answered: p50 %.2f ms, p99 %.2f ms%n",
                     publishAnswers.percentileMillis(0.5), publishAnswers.percentileMillis(0.99));
             System.out.printf(Locale.ROOT, "node CPU: %.2f s, %.2f µs per delivered event%n", cpuMillis / 1000.0,
                     cpuMillis * 1000.0 / Math.max(1, received));
+            System.out.println("node CPU by thread: " + byThread);
+            System.out.println(perWrite);
         }
         awaitSessions(0);
     }
@@ -457,12 +483,20 @@ public final class FanoutBench {
                 String body = "{\"specversion\":\"1.0\",\"id\":\"s-" + System.nanoTime() + "-" + published
                         + "\",\"source\":\"/bench\",\"type\":\"bench.tick\",\"targets\":\"all\",\"data\":{\"t\":"
                         + System.nanoTime() + "}}";
+                long deliveredBefore = awaitDelivery == null ? 0 : awaitDelivery.events();
                 long sent = System.nanoTime();
                 out.write(HttpLoad.post("/v1/events", "application/cloudevents+json", API_KEY, body));
                 out.flush();
                 readStatus(in);
                 publishAnswers.record(System.nanoTime() - sent);
                 published++;
+                if (awaitDelivery != null) {
+                    long target = deliveredBefore + sequentialConnections;
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                    while (awaitDelivery.events() < target && System.nanoTime() < deadline) {
+                        java.util.concurrent.locks.LockSupport.parkNanos(20_000);
+                    }
+                }
             }
         }
         return published;
@@ -620,6 +654,44 @@ public final class FanoutBench {
     }
 
     /** Calls per command from INFO commandstats, plus "*" for all. */
+    /**
+     * The node's counters named {@code names} from its {@code /metrics} (absent ones as 0); a build without a
+     * counter reports 0 for it.
+     */
+    private Map<String, Long> nodeCounters(String... names) {
+        Map<String, Long> values = new HashMap<>();
+        try {
+            var http = java.net.http.HttpClient.newHttpClient();
+            String body = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/metrics"))
+                    .build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            for (String line : body.split("\n")) {
+                for (String name : names) {
+                    if (line.startsWith(name + " ")) {
+                        values.put(name, (long) Double.parseDouble(line.substring(name.length() + 1).strip()));
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return values;
+    }
+
+    /** "deliveries per write: …", from the node's counters before and after, or what is missing. */
+    private String perWrite(Map<String, Long> before) {
+        Map<String, Long> after = nodeCounters(DELIVERIES, LIVE_WRITES);
+        double writes = delta(after, before, LIVE_WRITES);
+        if (writes <= 0) {
+            return "deliveries per write: not counted by this build";
+        }
+        return String.format(Locale.ROOT, "deliveries per write: %.2f (%,.0f writes)", delta(after, before, DELIVERIES) / writes, writes);
+    }
+
+    private static final String DELIVERIES = "alimi_deliveries_total";
+    private static final String LIVE_WRITES = "alimi_live_writes_total";
+
     private Map<String, Long> redisCalls() {
         Map<String, Long> calls = new HashMap<>();
         long total = 0;
