@@ -23,7 +23,8 @@
 -- added now.
 --
 -- Retention is exact, applied in small batches: once the stream holds max length plus 1 % (at least 1, at most
--- 100) entries, the oldest are removed down to max length; entries older than the age bound are removed too,
+-- 100) entries, the oldest are removed down to max length, without reading them (the first kept entry's 'prev'
+-- names the newest removed); entries older than the age bound are removed too,
 -- checked at most once per 1 % of the age bound (the meta hash's 'aged' holds when it was last checked).
 -- The newest removed id is kept in the meta hash as 'trimmed', so a reader can tell exactly whether a position
 -- has lost entries after it. All keys share the {scope} hash tag: one Redis Cluster slot per call. The first
@@ -46,6 +47,16 @@ local function later(a, b)
     local a_ms, a_seq = parse_id(a)
     local b_ms, b_seq = parse_id(b)
     return a_ms > b_ms or (a_ms == b_ms and a_seq > b_seq)
+end
+
+-- A field of a stored entry, or nil.
+local function field_of(fields, name)
+    for f = 1, #fields, 2 do
+        if fields[f] == name then
+            return fields[f + 1]
+        end
+    end
+    return nil
 end
 
 -- The source of a stored entry: its src field, or for entries stored before it, the envelope's.
@@ -173,8 +184,17 @@ if last_added then
     local slack = math.min(100, math.max(1, math.floor(max_len / 100)))
     local length = redis.call('XLEN', stream)
     if length >= max_len + slack then
-        local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', math.min(length - max_len, max_trim_read))
-        trimmed = oldest[#oldest][1]
+        -- Every entry names the one before it ('prev'), so once the oldest are gone the first kept entry names the
+        -- newest removed one: two entries read, whatever the number removed. A stream whose oldest entry predates
+        -- 'prev' is read up to its trim point instead, at most max_trim_read entries a call.
+        local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)
+        if field_of(oldest[1][2], 'prev') then
+            redis.call('XTRIM', stream, 'MAXLEN', max_len)
+            trimmed = field_of(redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1][2], 'prev')
+        else
+            local removed = redis.call('XRANGE', stream, '-', '+', 'COUNT', math.min(length - max_len, max_trim_read))
+            trimmed = removed[#removed][1]
+        end
     end
     local newest_ms = parse_id(last_added)
     if max_age_ms > 0 and newest_ms - aged >= math.floor(max_age_ms / 100) then

@@ -81,7 +81,7 @@ public final class IngestBench {
         if (Arrays.asList(args).contains("--help")) {
             System.out.println("""
                     Usage: scripts/bench-ingest [--events N] [--warmup N] [--runs R] [--partitions P] [--http-events N]
-                                                [--http-connections C] [--node-heap 1g] [--only all|bridge|backlog|live|http]
+                                                [--http-connections C] [--node-heap 1g] [--only all|bridge|backlog|hot|live|http] [--jar target/alimi.jar]
                                                 [--node-jvm-opts "..."] [--ALIMI_<SETTING> value ...]
                     Defaults: 500000 measured events per bridge run after 100000 warm-up events, 3 runs per
                     scenario (median reported), 8 partitions, 200000 HTTP events over 32 keep-alive connections
@@ -95,7 +95,7 @@ public final class IngestBench {
         Path work = Files.createTempDirectory("alimi-bench-");
         // Interrupted (Ctrl-C, kill): take the node and redis-server we started down with us.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> ProcessHandle.current().descendants().forEach(ProcessHandle::destroy)));
-        Path jar = Path.of("target/alimi.jar");
+        Path jar = Path.of(options.getOrDefault("--jar", "target/alimi.jar"));
         if (!Files.exists(jar)) {
             throw new IllegalStateException("target/alimi.jar is missing; scripts/bench-ingest builds it first");
         }
@@ -116,6 +116,10 @@ public final class IngestBench {
                 table.add(scenario("bridge, backlog, 1 target", () -> bridgeBacklog(1)));
                 table.add(scenario("bridge, backlog, 4 targets", () -> bridgeBacklog(4)));
             }
+            if (only.equals("all") || only.equals("bridge") || only.equals("hot")) {
+                table.add(scenario("bridge, backlog, one hot scope at capacity", () -> bridgeHot(true)));
+                table.add(scenario("bridge, backlog, one hot scope below capacity", () -> bridgeHot(false)));
+            }
             if (only.equals("all") || only.equals("bridge") || only.equals("live")) {
                 table.add(scenario("bridge, live (producer running), 1 target", () -> bridgeLive(1)));
             }
@@ -124,7 +128,7 @@ public final class IngestBench {
                 table.add(scenario("HTTP, 100 events per request, " + connections + " connections", () -> http(httpEvents * 2, 100, connections)));
             }
             if (table.isEmpty()) {
-                throw new IllegalArgumentException("--only takes all, bridge, backlog, live or http");
+                throw new IllegalArgumentException("--only takes all, bridge, backlog, hot, live or http");
             }
             System.out.println();
             System.out.println("| scenario | events/s (median) | runs | node CPU s per 100k events | redis CPU s per 100k events | notes |");
@@ -180,6 +184,53 @@ public final class IngestBench {
         }
     }
 
+    /**
+     * Every event to one scope, {@code mall:hot}: a sale, a platform notice. At capacity, the stream reaches its
+     * max length (10,000, the default) within the warm-up and every append after that runs retention; below
+     * capacity, the max length is raised above the run's total, so retention never runs. Nothing lost and nothing
+     * twice: every event has its dedup record (one per distinct event appended) and the node counted exactly that
+     * many appends, none a duplicate.
+     */
+    private Result bridgeHot(boolean atCapacity) throws Exception {
+        int run = runCounter.incrementAndGet();
+        String topic = "bench-" + run;
+        String prefix = "b" + run + ":";
+        kafka.createTopic(topic, partitions);
+        int total = warmup + events;
+        produce(topic, 0, total, i -> HOT);
+        int maxLength = atCapacity ? 10_000 : total + 1_000;
+        try (Node node = Node.start(this, "bridge", Map.of("ALIMI_BRIDGE_TOPIC", topic, "ALIMI_BRIDGE_GROUP", "g-" + topic,
+                "ALIMI_REDIS_KEY_PREFIX", prefix, "ALIMI_TIMELINE_MAX_LENGTH", Integer.toString(maxLength)))) {
+            Progress progress = awaitCommitted(topic, "g-" + topic, warmup, total, node);
+            long length = redisConnection.sync().xlen(prefix + "tl:{" + HOT + "}");
+            long expectedLength = Math.min(total, maxLength);
+            if (length < expectedLength || length > expectedLength + Math.max(1, maxLength / 100)) {
+                throw new IllegalStateException("the hot stream holds " + length + " entries, expected " + expectedLength);
+            }
+            long recorded = countKeys(prefix + "tl:{" + HOT + "}:sid:*");
+            if (recorded != total) {
+                throw new IllegalStateException(recorded + " events recorded as appended, expected exactly " + total);
+            }
+            return progress.result((atCapacity ? "at capacity: " + String.format(Locale.ROOT, "%,d", maxLength) + " kept, trimmed every"
+                    + " 100 appends" : "below capacity") + "; backlog of " + String.format(Locale.ROOT, "%,d", total)
+                    + ", clock after the first " + String.format(Locale.ROOT, "%,d", warmup) + "; lost 0, duplicated 0");
+        }
+    }
+
+    private static final String HOT = "mall:hot";
+
+    private long countKeys(String pattern) {
+        var sync = redisConnection.sync();
+        long count = 0;
+        io.lettuce.core.ScanCursor cursor = io.lettuce.core.ScanCursor.INITIAL;
+        do {
+            io.lettuce.core.KeyScanCursor<String> page = sync.scan(cursor, io.lettuce.core.ScanArgs.Builder.matches(pattern).limit(10_000));
+            count += page.getKeys().size();
+            cursor = page;
+        } while (!cursor.isFinished());
+        return count;
+    }
+
     private Result bridgeLive(int targets) throws Exception {
         int run = runCounter.incrementAndGet();
         String topic = "bench-" + run;
@@ -202,6 +253,10 @@ public final class IngestBench {
     }
 
     private Set<String> produce(String topic, int from, int to, int targets) throws Exception {
+        return produce(topic, from, to, i -> targets(i, targets));
+    }
+
+    private Set<String> produce(String topic, int from, int to, java.util.function.IntFunction<String> targetsOf) throws Exception {
         Map<String, Object> config = Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrap(),
                 ProducerConfig.ACKS_CONFIG, "all",
@@ -212,7 +267,7 @@ public final class IngestBench {
         Set<String> scopes = new LinkedHashSet<>();
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(config, new ByteArraySerializer(), new ByteArraySerializer())) {
             for (int i = from; i < to; i++) {
-                String targetList = targets(i, targets);
+                String targetList = targetsOf.apply(i);
                 if (scopes.size() < MALLS + ADMINS + PARTNERS) {
                     scopes.addAll(Arrays.asList(targetList.split(",")));
                 }
@@ -407,7 +462,7 @@ public final class IngestBench {
                     command.add(option);
                 }
             }
-            command.addAll(List.of("-jar", "target/alimi.jar"));
+            command.addAll(List.of("-jar", bench.options.getOrDefault("--jar", "target/alimi.jar")));
             ProcessBuilder builder = new ProcessBuilder(command)
                     .redirectErrorStream(true)
                     .redirectOutput(Files.createTempFile("alimi-bench-node-", ".log").toFile());

@@ -291,6 +291,72 @@ class RedisTimelineIT {
         assertEquals("e-9-99", timeline.readBefore(MALL_1, null, 1).join().get(0).eventId());
     }
 
+    /**
+     * Model-based: random appends of 1 to 700 events (trims of one entry, of the slack, and of many chunks at once)
+     * to a stream kept at 300 entries. After each append the stream must hold the newest entries, at least the max
+     * length and less than max length plus slack once it has reached it, and its trim mark must name exactly the
+     * newest entry removed, as the model of every entry appended says.
+     */
+    @Test
+    void theTrimMarkNamesExactlyTheNewestRemovedEntryAfterTrimsOfOneOfTheSlackAndOfManyChunks() {
+        int maxLength = 300;
+        int slack = 3;
+        RedisTimeline timeline = timeline(new Retention(maxLength, Duration.ofDays(30), Duration.ofHours(1)));
+        java.util.Random random = new java.util.Random(16);
+        int[] sizes = {1, 1, 2, 3, 4, 50, 299, 700};
+        List<StreamId> appended = new ArrayList<>();
+        int trims = 0;
+        for (int round = 0; round < 60; round++) {
+            int size = sizes[random.nextInt(sizes.length)];
+            List<Envelope> events = new ArrayList<>();
+            for (int i = 0; i < size; i++) {
+                events.add(Events.envelope("t-" + round + "-" + i, "mall:1"));
+            }
+            for (Appended a : timeline.append(events).join()) {
+                appended.add(a.placements().get(0).entryId());
+            }
+            StreamBounds bounds = timeline.bounds(MALL_1).join();
+            int n = appended.size();
+            long length = bounds.length();
+            if (n < maxLength) {
+                assertEquals(n, length, "round " + round);
+            } else {
+                assertTrue(length >= maxLength && length < maxLength + slack, "round " + round + ": length " + length);
+            }
+            int removed = n - (int) length;
+            assertEquals(appended.get(removed), bounds.first().orElseThrow(), "round " + round + ": the oldest kept");
+            if (removed == 0) {
+                assertTrue(bounds.trimmed().isEmpty(), "round " + round);
+            } else {
+                trims++;
+                assertEquals(appended.get(removed - 1), bounds.trimmed().orElseThrow(),
+                        "round " + round + ": the trim mark after removing " + removed);
+            }
+        }
+        assertTrue(trims > 30, "the history trimmed often: " + trims);
+    }
+
+    @Test
+    void aStreamWhoseOldestEntriesPredateTheirPredecessorsIdIsTrimmedExactlyToo() {
+        RedisTimeline timeline = timeline(new Retention(100, Duration.ofDays(30), Duration.ofHours(1)));
+        List<StreamId> appended = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            appended.add(legacyAppend(timeline, MALL_1, "old-" + i, Events.json("/orders", "old-" + i, "mall:1", "{}"), "123456789"));
+        }
+        List<Envelope> events = new ArrayList<>();
+        for (int i = 0; i < 45; i++) {
+            events.add(Events.envelope("new-" + i, "mall:1"));
+        }
+        for (Appended a : timeline.append(events).join()) {
+            appended.add(a.placements().get(0).entryId());
+        }
+
+        StreamBounds bounds = timeline.bounds(MALL_1).join();
+        assertEquals(100, bounds.length());
+        assertEquals(appended.get(5), bounds.first().orElseThrow());
+        assertEquals(appended.get(4), bounds.trimmed().orElseThrow(), "the newest of the five entries without prev removed");
+    }
+
     @Test
     void trimsByCountInBatchesOfOnePercent() {
         RedisTimeline timeline = timeline(new Retention(1_000, Duration.ofDays(30), Duration.ofHours(1)));
