@@ -8,7 +8,14 @@
 -- ARGV[1]          entries to keep (max length)
 -- ARGV[2]          maximum age in milliseconds, measured back from the newest entry
 -- ARGV[3]          dedup key time-to-live in milliseconds
--- ARGV[4 + 5 * (i - 1) ...]   event i: id, source, type, targets, envelope JSON
+-- ARGV[4]          1 when the last key is a requirement, else 0: the dedup key of the last event of the chunk
+--                  before this one, which must exist (see below)
+-- ARGV[5 + 5 * (i - 1) ...]   event i: id, source, type, targets, envelope JSON
+--
+-- The chunks of one scope are sent without waiting for each other's answers (pipelined). A chunk that requires
+-- its predecessor's last event refuses to write anything, with an error starting ALIMI_OUT_OF_ORDER, unless that
+-- event is in the stream: if a chunk fails, no later chunk of the same append lands before it is retried, however
+-- the calls are delivered, re-sent or redirected.
 --
 -- Each entry holds: id, src (source), type, to (targets), ep (the stream's epoch, so a reader knows which stream
 -- an entry id belongs to without another read), prev (the entry before it in this stream, 0-0 for the first: a
@@ -34,7 +41,8 @@ local meta = KEYS[2]
 local max_len = tonumber(ARGV[1])
 local max_age_ms = tonumber(ARGV[2])
 local dedup_ttl_ms = ARGV[3]
-local first_event_arg = 4
+local requires = tonumber(ARGV[4])
+local first_event_arg = 5
 local max_trim_read = 1000
 local legacy_epoch_bound = 4294967296
 
@@ -88,6 +96,10 @@ local function now()
     return now_ms
 end
 
+if requires == 1 and redis.call('EXISTS', KEYS[#KEYS]) == 0 then
+    return redis.error_reply('ALIMI_OUT_OF_ORDER the chunk before this one is not in the stream')
+end
+
 local fresh = redis.call('EXISTS', stream) == 0
 local epoch = false
 local aged = 0
@@ -135,7 +147,7 @@ local prev = last or '0-0'
 
 local reply = { false }
 local last_added = nil
-local events = (#KEYS - 2) / 2
+local events = (#KEYS - 2 - requires) / 2
 for i = 1, events do
     local dedup_key = KEYS[1 + 2 * i]
     local arg = first_event_arg + 5 * (i - 1)

@@ -23,17 +23,20 @@ import java.util.logging.Logger;
 /**
  * The timeline in Redis Streams: one stream per scope, appended by {@code redis/lua/timeline_append.lua}.
  *
- * <p>An append groups its events by scope and sends each scope's events in chunks, one Lua call per chunk.
- * Scopes proceed concurrently (pipelined on the connection); the chunks of one scope go one after another, the
- * next only once the previous succeeded, so a failure can never let a later event of a scope land before an
- * earlier one.
+ * <p>An append groups its events by scope and sends each scope's events in chunks, one Lua call per chunk, all
+ * pipelined on the connection: one hot scope is not held to a chunk per round trip. Order holds anyway: a chunk
+ * writes nothing unless the last event of the chunk before it is in the stream (the script checks its dedup key),
+ * so a failure can never let a later event of a scope land before an earlier one; the append fails and is
+ * retried from the start, the events already stored coming back as duplicates.
  */
 public final class RedisTimeline implements Timeline {
 
     private static final Logger LOG = Logger.getLogger(RedisTimeline.class.getName());
     /** Events per Lua call: large enough to amortise the round trip, small enough not to stall Redis (~1 ms). */
     static final int CHUNK = 128;
-    private static final int FIXED_ARGS = 3;
+    private static final int FIXED_ARGS = 4;
+    private static final byte[] NO_REQUIREMENT = {'0'};
+    private static final byte[] REQUIREMENT = {'1'};
     private static final int ARGS_PER_EVENT = 5;
 
     private final RedisClusterAsyncCommands<String, byte[]> redis;
@@ -108,7 +111,7 @@ public final class RedisTimeline implements Timeline {
             prepared[e] = new Prepared(events.get(e));
         }
         List<CompletableFuture<Void>> scopes = new ArrayList<>(byScope.size());
-        byScope.forEach((scope, slots) -> scopes.add(appendChunks(scope, slots, 0, prepared, placements)));
+        byScope.forEach((scope, slots) -> scopes.add(appendChunks(scope, slots, prepared, placements)));
         CompletableFuture<Void> appended = CompletableFuture.allOf(scopes.toArray(CompletableFuture[]::new));
         List<Envelope> pushes = events.stream().filter(Envelope::push).toList();
         if (!pushes.isEmpty()) {
@@ -151,24 +154,39 @@ public final class RedisTimeline implements Timeline {
         }
     }
 
-    private CompletableFuture<Void> appendChunks(Scope scope, List<Slot> slots, int from, Prepared[] events,
+    /** Sends a scope's chunks at once, each requiring the one before it (see the class comment). */
+    private CompletableFuture<Void> appendChunks(Scope scope, List<Slot> slots, Prepared[] events,
                                                  Placement[][] placements) {
-        int to = Math.min(from + CHUNK, slots.size());
-        List<Slot> chunk = slots.subList(from, to);
-        String[] keyArgs = new String[2 + 2 * chunk.size()];
+        String stream = keys.stream(scope);
+        List<CompletableFuture<Void>> chunks = new ArrayList<>((slots.size() + CHUNK - 1) / CHUNK);
+        String required = null;
+        for (int from = 0; from < slots.size(); from += CHUNK) {
+            List<Slot> chunk = slots.subList(from, Math.min(from + CHUNK, slots.size()));
+            chunks.add(appendChunk(scope, stream, chunk, required, events, placements));
+            required = keys.dedupInStream(stream, events[chunk.get(chunk.size() - 1).event()].keyText);
+        }
+        return chunks.size() == 1 ? chunks.get(0) : CompletableFuture.allOf(chunks.toArray(CompletableFuture[]::new));
+    }
+
+    private CompletableFuture<Void> appendChunk(Scope scope, String stream, List<Slot> chunk, String required,
+                                                Prepared[] events, Placement[][] placements) {
+        String[] keyArgs = new String[2 + 2 * chunk.size() + (required == null ? 0 : 1)];
         byte[][] args = new byte[FIXED_ARGS + ARGS_PER_EVENT * chunk.size()][];
-        keyArgs[0] = keys.stream(scope);
+        keyArgs[0] = stream;
         keyArgs[1] = keys.meta(scope);
         System.arraycopy(retentionArgs, 0, args, 0, retentionArgs.length);
-        String stream = keyArgs[0];
+        args[3] = required == null ? NO_REQUIREMENT : REQUIREMENT;
         for (int i = 0; i < chunk.size(); i++) {
             Prepared event = events[chunk.get(i).event()];
             keyArgs[2 + 2 * i] = keys.dedupInStream(stream, event.keyText);
             keyArgs[3 + 2 * i] = keys.legacyDedupInStream(stream, event.id);
             System.arraycopy(event.args, 0, args, FIXED_ARGS + ARGS_PER_EVENT * i, ARGS_PER_EVENT);
         }
+        if (required != null) {
+            keyArgs[keyArgs.length - 1] = required;
+        }
         CompletableFuture<List<Object>> call = appendScript.call(redis, ScriptOutputType.MULTI, keyArgs, args);
-        CompletableFuture<Void> stored = call.thenAccept(reply -> {
+        return call.thenAccept(reply -> {
             for (int i = 0; i < chunk.size(); i++) {
                 Slot slot = chunk.get(i);
                 StreamId id = StreamId.parse(text(reply.get(1 + 2 * i)));
@@ -176,10 +194,6 @@ public final class RedisTimeline implements Timeline {
                 placements[slot.event()][slot.target()] = new Placement(scope, id, duplicate);
             }
         });
-        if (to == slots.size()) {
-            return stored;
-        }
-        return stored.thenCompose(done -> appendChunks(scope, slots, to, events, placements));
     }
 
     private CompletableFuture<Void> enqueuePushes(List<Envelope> pushes) {

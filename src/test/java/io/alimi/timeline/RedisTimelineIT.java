@@ -114,6 +114,37 @@ class RedisTimelineIT {
         assertEquals(1, timeline.bounds(ADMIN_42).join().length());
     }
 
+    /**
+     * The chunks of a scope are pipelined; a chunk that fails part-way (here: a dedup key of the wrong type, a
+     * Redis error at its 51st event) must stop every later chunk of the append, which are already on their way.
+     * Nothing after the failure lands, and once the fault is gone a retry stores everything, in order, once.
+     */
+    @Test
+    void aChunkFailingPartWayStopsTheLaterChunksAlreadyOnTheirWayAndARetryStoresAllInOrder() {
+        RedisTimeline timeline = timeline();
+        List<Envelope> events = new ArrayList<>();
+        for (int i = 0; i < RedisTimeline.CHUNK * 4; i++) {
+            events.add(Events.envelope("p-" + i, "mall:1"));
+        }
+        int broken = RedisTimeline.CHUNK + 50;
+        String brokenKey = timeline.keys().dedup(MALL_1, new EventId(events.get(broken).source(), events.get(broken).id()));
+        connection.sync().hset(brokenKey, "not", bytes("a string"));
+
+        java.util.concurrent.CompletionException failed = org.junit.jupiter.api.Assertions.assertThrows(
+                java.util.concurrent.CompletionException.class, () -> timeline.append(events).join());
+        assertTrue(String.valueOf(failed.getCause()).contains("WRONGTYPE") || String.valueOf(failed.getCause()).contains("ALIMI_OUT_OF_ORDER"),
+                String.valueOf(failed.getCause()));
+        List<String> stored = timeline.readAfter(MALL_1, StreamId.ZERO, 10_000).join().stream().map(Entry::eventId).toList();
+        assertEquals(events.subList(0, broken).stream().map(Envelope::id).toList(), stored,
+                "the events before the failure, in order, and nothing after it");
+
+        connection.sync().del(brokenKey);
+        List<Appended> retried = timeline.append(events).join();
+        stored = timeline.readAfter(MALL_1, StreamId.ZERO, 10_000).join().stream().map(Entry::eventId).toList();
+        assertEquals(events.stream().map(Envelope::id).toList(), stored);
+        assertEquals(broken, retried.stream().filter(Appended::duplicate).count(), "the stored ones came back as duplicates");
+    }
+
     @Test
     void eventsLandInListOrderAcrossManyLuaCalls() {
         RedisTimeline timeline = timeline();
