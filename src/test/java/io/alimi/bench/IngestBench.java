@@ -119,13 +119,15 @@ public final class IngestBench {
             if (only.equals("all") || only.equals("bridge") || only.equals("hot")) {
                 table.add(scenario("bridge, backlog, one hot scope at capacity", () -> bridgeHot(true)));
                 table.add(scenario("bridge, backlog, one hot scope below capacity", () -> bridgeHot(false)));
+                table.add(scenario("HTTP, 100 events per request, one hot scope at capacity, " + connections + " connections",
+                        () -> http(httpEvents * 2, 100, connections, true)));
             }
             if (only.equals("all") || only.equals("bridge") || only.equals("live")) {
                 table.add(scenario("bridge, live (producer running), 1 target", () -> bridgeLive(1)));
             }
             if (only.equals("all") || only.equals("http")) {
-                table.add(scenario("HTTP, 1 event per request, " + connections + " connections", () -> http(httpEvents, 1, connections)));
-                table.add(scenario("HTTP, 100 events per request, " + connections + " connections", () -> http(httpEvents * 2, 100, connections)));
+                table.add(scenario("HTTP, 1 event per request, " + connections + " connections", () -> http(httpEvents, 1, connections, false)));
+                table.add(scenario("HTTP, 100 events per request, " + connections + " connections", () -> http(httpEvents * 2, 100, connections, false)));
             }
             if (table.isEmpty()) {
                 throw new IllegalArgumentException("--only takes all, bridge, backlog, hot, live or http");
@@ -371,27 +373,42 @@ public final class IngestBench {
 
     // HTTP
 
-    private Result http(int total, int perRequest, int connections) throws Exception {
+    /**
+     * Posts {@code total} events, {@code perRequest} a request, over {@code connections}; {@code hot}: every event
+     * to {@code mall:hot}, whose stream the warm-up fills past its max length (10,000), so every measured append
+     * runs retention.
+     */
+    private Result http(int total, int perRequest, int connections, boolean hot) throws Exception {
         int run = runCounter.incrementAndGet();
         String prefix = "h" + run + ":";
         try (Node node = Node.start(this, "relay", Map.of("ALIMI_REDIS_KEY_PREFIX", prefix))) {
-            int warmRequests = Math.max(1, warmup / 10 / perRequest);
-            HttpLoad.run(node.port, connections, warmRequests, i -> request("w" + run, i, perRequest));
+            int warmRequests = Math.max(1, Math.max(warmup / 10, hot ? 12_000 : 0) / perRequest);
+            HttpLoad.run(node.port, connections, warmRequests, i -> request("w" + run, i, perRequest, hot));
             int requests = total / perRequest;
             byte[][] prepared = new byte[requests][];
             for (int r = 0; r < requests; r++) {
-                prepared[r] = request("h" + run, r, perRequest);
+                prepared[r] = request("h" + run, r, perRequest, hot);
             }
             long cpu0 = node.cpuMillis();
             long redisCpu0 = cpuMillis(redisPid());
             long clientCpu0 = cpuMillis(ProcessHandle.current().pid());
             HttpLoad.Outcome outcome = HttpLoad.run(node.port, connections, requests, r -> prepared[r]);
             long clientCpu = cpuMillis(ProcessHandle.current().pid()) - clientCpu0;
-            Set<String> scopes = new LinkedHashSet<>();
-            for (int m = 0; m < MALLS; m++) {
-                scopes.add("mall:" + m);
+            long posted = (long) requests * perRequest + (long) warmRequests * perRequest;
+            if (hot) {
+                long length = redisConnection.sync().xlen(prefix + "tl:{" + HOT + "}");
+                long recorded = countKeys(prefix + "tl:{" + HOT + "}:sid:*");
+                if (length < 10_000 || length > 10_100 || recorded != posted) {
+                    throw new IllegalStateException("the hot stream holds " + length + " entries and " + recorded
+                            + " events are recorded as appended, expected 10,000 and " + posted);
+                }
+            } else {
+                Set<String> scopes = new LinkedHashSet<>();
+                for (int m = 0; m < MALLS; m++) {
+                    scopes.add("mall:" + m);
+                }
+                assertAllStored(prefix, scopes, posted);
             }
-            assertAllStored(prefix, scopes, (long) requests * perRequest + (long) warmRequests * perRequest);
             String note = String.format(Locale.ROOT, "%,d requests; latency p50 %.2f ms, p99 %.2f ms, max %.1f ms; "
                             + "load client %.2f CPU s/100k; lost 0", requests, outcome.percentileMillis(0.5),
                     outcome.percentileMillis(0.99), outcome.percentileMillis(1.0), per100k(clientCpu, total));
@@ -400,12 +417,12 @@ public final class IngestBench {
         }
     }
 
-    /** Request {@code r}: {@code perRequest} events, one to mall:(i % MALLS) each. */
-    private static byte[] request(String idPrefix, int r, int perRequest) {
+    /** Request {@code r}: {@code perRequest} events, one to mall:(i % MALLS) each, or all to {@link #HOT}. */
+    private static byte[] request(String idPrefix, int r, int perRequest, boolean hot) {
         StringBuilder body = new StringBuilder(perRequest > 1 ? "[" : "");
         for (int e = 0; e < perRequest; e++) {
             int i = r * perRequest + e;
-            body.append(e == 0 ? "" : ",").append(event(idPrefix + "-" + i, targets(i, 1)));
+            body.append(e == 0 ? "" : ",").append(event(idPrefix + "-" + i, hot ? HOT : targets(i, 1)));
         }
         if (perRequest > 1) {
             body.append(']');
