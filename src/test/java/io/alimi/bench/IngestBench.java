@@ -81,7 +81,7 @@ public final class IngestBench {
         if (Arrays.asList(args).contains("--help")) {
             System.out.println("""
                     Usage: scripts/bench-ingest [--events N] [--warmup N] [--runs R] [--partitions P] [--http-events N]
-                                                [--http-connections C] [--node-heap 1g] [--only all|bridge|backlog|hot|live|http] [--jar target/alimi.jar]
+                                                [--http-connections C] [--node-heap 1g] [--only all|bridge|backlog|capacity|hot|live|http] [--jar target/alimi.jar]
                                                 [--node-jvm-opts "..."] [--ALIMI_<SETTING> value ...]
                     Defaults: 500000 measured events per bridge run after 100000 warm-up events, 3 runs per
                     scenario (median reported), 8 partitions, 200000 HTTP events over 32 keep-alive connections
@@ -116,6 +116,9 @@ public final class IngestBench {
                 table.add(scenario("bridge, backlog, 1 target", () -> bridgeBacklog(1)));
                 table.add(scenario("bridge, backlog, 4 targets", () -> bridgeBacklog(4)));
             }
+            if (only.equals("all") || only.equals("bridge") || only.equals("capacity")) {
+                table.add(scenario("bridge, backlog, 1,000 scopes at capacity", this::bridgeScopesAtCapacity));
+            }
             if (only.equals("all") || only.equals("bridge") || only.equals("hot")) {
                 table.add(scenario("bridge, backlog, one hot scope at capacity", () -> bridgeHot(true)));
                 table.add(scenario("bridge, backlog, one hot scope below capacity", () -> bridgeHot(false)));
@@ -130,7 +133,7 @@ public final class IngestBench {
                 table.add(scenario("HTTP, 100 events per request, " + connections + " connections", () -> http(httpEvents * 2, 100, connections, false)));
             }
             if (table.isEmpty()) {
-                throw new IllegalArgumentException("--only takes all, bridge, backlog, hot, live or http");
+                throw new IllegalArgumentException("--only takes all, bridge, backlog, capacity, hot, live or http");
             }
             System.out.println();
             System.out.println("| scenario | events/s (median) | runs | node CPU s per 100k events | redis CPU s per 100k events | notes |");
@@ -183,6 +186,43 @@ public final class IngestBench {
             assertAllStored(prefix, scopes, (long) (warmup + events) * targets);
             return progress.result("backlog of " + String.format(Locale.ROOT, "%,d", warmup + events)
                     + "; clock starts after the first " + String.format(Locale.ROOT, "%,d", warmup) + "; lost 0, duplicated 0");
+        }
+    }
+
+    /**
+     * The backlog over 1,000 malls with their streams at capacity: max length 100 (1,000 malls at the default
+     * 10,000 would need 3 GB of Redis here), reached by every mall within the warm-up (100 events each), so every
+     * measured append runs retention. Every stream must hold its max length (within the slack) and every event have
+     * its dedup record.
+     */
+    private Result bridgeScopesAtCapacity() throws Exception {
+        int run = runCounter.incrementAndGet();
+        String topic = "bench-" + run;
+        String prefix = "b" + run + ":";
+        kafka.createTopic(topic, partitions);
+        int total = warmup + events;
+        Set<String> scopes = produce(topic, 0, total, 1);
+        int maxLength = 100;
+        try (Node node = Node.start(this, "bridge", Map.of("ALIMI_BRIDGE_TOPIC", topic, "ALIMI_BRIDGE_GROUP", "g-" + topic,
+                "ALIMI_REDIS_KEY_PREFIX", prefix, "ALIMI_TIMELINE_MAX_LENGTH", Integer.toString(maxLength)))) {
+            Progress progress = awaitCommitted(topic, "g-" + topic, warmup, total, node);
+            var async = redisConnection.async();
+            List<RedisFuture<Long>> lengths = new ArrayList<>();
+            for (String scope : scopes) {
+                lengths.add(async.xlen(prefix + "tl:{" + scope + "}"));
+            }
+            for (RedisFuture<Long> length : lengths) {
+                long value = length.get();
+                if (value < Math.min(maxLength, total / scopes.size()) || value > maxLength) {
+                    throw new IllegalStateException("a stream holds " + value + " entries, expected " + maxLength);
+                }
+            }
+            long recorded = countKeys(prefix + "tl:{*}:sid:*");
+            if (recorded != total) {
+                throw new IllegalStateException(recorded + " events recorded as appended, expected exactly " + total);
+            }
+            return progress.result(String.format(Locale.ROOT, "%,d scopes at capacity (%d kept each); backlog of %,d, clock after the first %,d;"
+                    + " lost 0, duplicated 0", scopes.size(), maxLength, total, warmup));
         }
     }
 
