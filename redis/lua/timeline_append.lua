@@ -69,14 +69,11 @@ end
 
 -- The source of a stored entry: its src field, or for entries stored before it, the envelope's.
 local function source_of(fields)
-    local envelope = nil
-    for f = 1, #fields, 2 do
-        if fields[f] == 'src' then
-            return fields[f + 1]
-        elseif fields[f] == 'event' then
-            envelope = fields[f + 1]
-        end
+    local source = field_of(fields, 'src')
+    if source then
+        return source
     end
+    local envelope = field_of(fields, 'event')
     if envelope then
         local ok, decoded = pcall(cjson.decode, envelope)
         if ok and type(decoded) == 'table' and type(decoded['source']) == 'string' then

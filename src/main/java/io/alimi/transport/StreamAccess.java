@@ -35,7 +35,6 @@ import java.util.Set;
  */
 public final class StreamAccess {
 
-
     /** What a request carried to prove who it is. */
     record Credentials(Optional<String> bearer, Optional<String> ticket, Optional<String> queryToken,
                        Optional<String> cookie) {

@@ -44,9 +44,6 @@ public final class FanoutBench {
     private static final int SEQUENTIAL_WARM_SECONDS = 20;
 
     private final Map<String, String> options;
-    /** In the sequential scenario with {@code --sequential-await delivery}: the load client to wait for. */
-    private SseLoad awaitDelivery;
-    private int sequentialConnections;
     private final String javaHome = System.getProperty("java.home");
     private final String[] sources;
     private RedisProcess redis;
@@ -425,16 +422,15 @@ public final class FanoutBench {
     private void sequential(int count, int seconds) throws Exception {
         try (SseLoad load = new SseLoad()) {
             double connectSeconds = open(load, count);
-            awaitDelivery = "delivery".equals(options.get("--sequential-await")) ? load : null;
-            sequentialConnections = count;
-            publishSequentially(Duration.ofSeconds(SEQUENTIAL_WARM_SECONDS));
+            SseLoad awaitDelivery = "delivery".equals(options.get("--sequential-await")) ? load : null;
+            publishSequentially(Duration.ofSeconds(SEQUENTIAL_WARM_SECONDS), awaitDelivery, count);
             awaitQuiet(load);
             long eventsBefore = load.events();
             long nodeCpu = IngestBench.cpuMillis(node.pid());
             ThreadCpu threadsBefore = ThreadCpu.of(node.pid());
             Map<String, Long> countersBefore = nodeCounters(DELIVERIES, LIVE_WRITES);
             long start = System.nanoTime();
-            int published = publishSequentially(Duration.ofSeconds(seconds));
+            int published = publishSequentially(Duration.ofSeconds(seconds), awaitDelivery, count);
             long expected = (long) published * count;
             long last = awaitEvents(load, eventsBefore + expected, Duration.ofSeconds(60));
             long cpuMillis = IngestBench.cpuMillis(node.pid()) - nodeCpu;
@@ -469,8 +465,11 @@ public final class FanoutBench {
         }
     }
 
-    /** Publishes to {@code all} over one keep-alive connection, each publish once the previous one is answered. */
-    private int publishSequentially(Duration duration) throws Exception {
+    /**
+     * Publishes to {@code all} over one keep-alive connection, each publish once the previous one is answered and,
+     * if {@code awaitDelivery} is given, once that client has received it on all its {@code connections}.
+     */
+    private int publishSequentially(Duration duration, SseLoad awaitDelivery, int connections) throws Exception {
         publishAnswers.clear();
         long end = System.nanoTime() + duration.toNanos();
         int published = 0;
@@ -491,7 +490,7 @@ public final class FanoutBench {
                 publishAnswers.record(System.nanoTime() - sent);
                 published++;
                 if (awaitDelivery != null) {
-                    long target = deliveredBefore + sequentialConnections;
+                    long target = deliveredBefore + connections;
                     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
                     while (awaitDelivery.events() < target && System.nanoTime() < deadline) {
                         java.util.concurrent.locks.LockSupport.parkNanos(20_000);

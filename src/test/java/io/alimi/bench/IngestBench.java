@@ -175,87 +175,84 @@ public final class IngestBench {
     // Bridge
 
     private Result bridgeBacklog(int targets) throws Exception {
-        int run = runCounter.incrementAndGet();
-        String topic = "bench-" + run;
-        String prefix = "b" + run + ":";
-        kafka.createTopic(topic, partitions);
-        Set<String> scopes = produce(topic, 0, warmup + events, targets);
-        try (Node node = Node.start(this, "bridge", Map.of("ALIMI_BRIDGE_TOPIC", topic, "ALIMI_BRIDGE_GROUP", "g-" + topic,
-                "ALIMI_REDIS_KEY_PREFIX", prefix))) {
-            Progress progress = awaitCommitted(topic, "g-" + topic, warmup, warmup + events, node);
-            assertAllStored(prefix, scopes, (long) (warmup + events) * targets);
-            return progress.result("backlog of " + String.format(Locale.ROOT, "%,d", warmup + events)
-                    + "; clock starts after the first " + String.format(Locale.ROOT, "%,d", warmup) + "; lost 0, duplicated 0");
-        }
+        Backlog backlog = backlog(i -> targets(i, targets), Map.of());
+        assertAllStored(backlog.prefix(), backlog.scopes(), (long) backlog.total() * targets);
+        return backlog.progress().result("backlog of " + String.format(Locale.ROOT, "%,d", backlog.total())
+                + "; clock starts after the first " + String.format(Locale.ROOT, "%,d", warmup) + "; lost 0, duplicated 0");
     }
 
     /**
      * The backlog over 1,000 malls with their streams at capacity: max length 100 (1,000 malls at the default
      * 10,000 would need 3 GB of Redis here), reached by every mall within the warm-up (100 events each), so every
-     * measured append runs retention. Every stream must hold its max length (within the slack) and every event have
-     * its dedup record.
+     * measured append runs retention.
      */
     private Result bridgeScopesAtCapacity() throws Exception {
-        int run = runCounter.incrementAndGet();
-        String topic = "bench-" + run;
-        String prefix = "b" + run + ":";
-        kafka.createTopic(topic, partitions);
-        int total = warmup + events;
-        Set<String> scopes = produce(topic, 0, total, 1);
         int maxLength = 100;
-        try (Node node = Node.start(this, "bridge", Map.of("ALIMI_BRIDGE_TOPIC", topic, "ALIMI_BRIDGE_GROUP", "g-" + topic,
-                "ALIMI_REDIS_KEY_PREFIX", prefix, "ALIMI_TIMELINE_MAX_LENGTH", Integer.toString(maxLength)))) {
-            Progress progress = awaitCommitted(topic, "g-" + topic, warmup, total, node);
-            var async = redisConnection.async();
-            List<RedisFuture<Long>> lengths = new ArrayList<>();
-            for (String scope : scopes) {
-                lengths.add(async.xlen(prefix + "tl:{" + scope + "}"));
-            }
-            for (RedisFuture<Long> length : lengths) {
-                long value = length.get();
-                if (value < Math.min(maxLength, total / scopes.size()) || value > maxLength) {
-                    throw new IllegalStateException("a stream holds " + value + " entries, expected " + maxLength);
-                }
-            }
-            long recorded = countKeys(prefix + "tl:{*}:sid:*");
-            if (recorded != total) {
-                throw new IllegalStateException(recorded + " events recorded as appended, expected exactly " + total);
-            }
-            return progress.result(String.format(Locale.ROOT, "%,d scopes at capacity (%d kept each); backlog of %,d, clock after the first %,d;"
-                    + " lost 0, duplicated 0", scopes.size(), maxLength, total, warmup));
-        }
+        Backlog backlog = backlog(i -> targets(i, 1), Map.of("ALIMI_TIMELINE_MAX_LENGTH", Integer.toString(maxLength)));
+        assertRetained(backlog.prefix(), backlog.scopes(), backlog.total(), maxLength);
+        return backlog.progress().result(String.format(Locale.ROOT, "%,d scopes at capacity (%d kept each); backlog of %,d, "
+                + "clock after the first %,d; lost 0, duplicated 0", backlog.scopes().size(), maxLength, backlog.total(), warmup));
     }
 
     /**
      * Every event to one scope, {@code mall:hot}: a sale, a platform notice. At capacity, the stream reaches its
      * max length (10,000, the default) within the warm-up and every append after that runs retention; below
-     * capacity, the max length is raised above the run's total, so retention never runs. Nothing lost and nothing
-     * twice: every event has its dedup record (one per distinct event appended) and the node counted exactly that
-     * many appends, none a duplicate.
+     * capacity, the max length is raised above the run's total, so retention never runs.
      */
     private Result bridgeHot(boolean atCapacity) throws Exception {
+        int maxLength = atCapacity ? 10_000 : warmup + events + 1_000;
+        Backlog backlog = backlog(i -> HOT, Map.of("ALIMI_TIMELINE_MAX_LENGTH", Integer.toString(maxLength)));
+        assertRetained(backlog.prefix(), backlog.scopes(), backlog.total(), maxLength);
+        return backlog.progress().result((atCapacity ? "at capacity: " + String.format(Locale.ROOT, "%,d", maxLength) + " kept, trimmed every"
+                + " 100 appends" : "below capacity") + "; backlog of " + String.format(Locale.ROOT, "%,d", backlog.total())
+                + ", clock after the first " + String.format(Locale.ROOT, "%,d", warmup) + "; lost 0, duplicated 0");
+    }
+
+    /** A bridge run over a backlog: its key prefix, the scopes its events went to, how many, and its progress. */
+    private record Backlog(String prefix, Set<String> scopes, int total, Progress progress) {
+    }
+
+    /**
+     * Fills a new topic with {@code warmup + events} records, each to the targets {@code targetsOf} gives, then
+     * starts a bridge node (with {@code env} besides its topic, group and key prefix) and waits until it has
+     * committed them all; the clock starts after the warm-up.
+     */
+    private Backlog backlog(java.util.function.IntFunction<String> targetsOf, Map<String, String> env) throws Exception {
         int run = runCounter.incrementAndGet();
         String topic = "bench-" + run;
         String prefix = "b" + run + ":";
         kafka.createTopic(topic, partitions);
         int total = warmup + events;
-        produce(topic, 0, total, i -> HOT);
-        int maxLength = atCapacity ? 10_000 : total + 1_000;
-        try (Node node = Node.start(this, "bridge", Map.of("ALIMI_BRIDGE_TOPIC", topic, "ALIMI_BRIDGE_GROUP", "g-" + topic,
-                "ALIMI_REDIS_KEY_PREFIX", prefix, "ALIMI_TIMELINE_MAX_LENGTH", Integer.toString(maxLength)))) {
-            Progress progress = awaitCommitted(topic, "g-" + topic, warmup, total, node);
-            long length = redisConnection.sync().xlen(prefix + "tl:{" + HOT + "}");
-            long expectedLength = Math.min(total, maxLength);
-            if (length < expectedLength || length > expectedLength + Math.max(1, maxLength / 100)) {
-                throw new IllegalStateException("the hot stream holds " + length + " entries, expected " + expectedLength);
+        Set<String> scopes = produce(topic, 0, total, targetsOf);
+        Map<String, String> nodeEnv = new java.util.HashMap<>(env);
+        nodeEnv.putAll(Map.of("ALIMI_BRIDGE_TOPIC", topic, "ALIMI_BRIDGE_GROUP", "g-" + topic, "ALIMI_REDIS_KEY_PREFIX", prefix));
+        try (Node node = Node.start(this, "bridge", nodeEnv)) {
+            return new Backlog(prefix, scopes, total, awaitCommitted(topic, "g-" + topic, warmup, total, node));
+        }
+    }
+
+    /**
+     * After {@code total} distinct events spread evenly over {@code scopes} with retention at {@code maxLength}:
+     * every stream holds what retention keeps (all of its events below capacity, else max length to max length plus
+     * slack), and every event has its dedup record, so none was lost and none appended twice.
+     */
+    private void assertRetained(String prefix, Set<String> scopes, long total, int maxLength) throws Exception {
+        long expected = Math.min(total / scopes.size(), maxLength);
+        long slack = Math.min(100, Math.max(1, maxLength / 100));
+        var async = redisConnection.async();
+        List<RedisFuture<Long>> lengths = new ArrayList<>();
+        for (String scope : scopes) {
+            lengths.add(async.xlen(prefix + "tl:{" + scope + "}"));
+        }
+        for (RedisFuture<Long> length : lengths) {
+            long value = length.get();
+            if (value < expected || value >= expected + slack) {
+                throw new IllegalStateException("a stream holds " + value + " entries, expected " + expected);
             }
-            long recorded = countKeys(prefix + "tl:{" + HOT + "}:sid:*");
-            if (recorded != total) {
-                throw new IllegalStateException(recorded + " events recorded as appended, expected exactly " + total);
-            }
-            return progress.result((atCapacity ? "at capacity: " + String.format(Locale.ROOT, "%,d", maxLength) + " kept, trimmed every"
-                    + " 100 appends" : "below capacity") + "; backlog of " + String.format(Locale.ROOT, "%,d", total)
-                    + ", clock after the first " + String.format(Locale.ROOT, "%,d", warmup) + "; lost 0, duplicated 0");
+        }
+        long recorded = countKeys(prefix + "tl:{*}:sid:*");
+        if (recorded != total) {
+            throw new IllegalStateException(recorded + " events recorded as appended, expected exactly " + total);
         }
     }
 
@@ -436,12 +433,7 @@ public final class IngestBench {
             long clientCpu = cpuMillis(ProcessHandle.current().pid()) - clientCpu0;
             long posted = (long) requests * perRequest + (long) warmRequests * perRequest;
             if (hot) {
-                long length = redisConnection.sync().xlen(prefix + "tl:{" + HOT + "}");
-                long recorded = countKeys(prefix + "tl:{" + HOT + "}:sid:*");
-                if (length < 10_000 || length > 10_100 || recorded != posted) {
-                    throw new IllegalStateException("the hot stream holds " + length + " entries and " + recorded
-                            + " events are recorded as appended, expected 10,000 and " + posted);
-                }
+                assertRetained(prefix, Set.of(HOT), posted, 10_000);
             } else {
                 Set<String> scopes = new LinkedHashSet<>();
                 for (int m = 0; m < MALLS; m++) {
