@@ -34,7 +34,8 @@ import java.util.concurrent.TimeUnit;
 public final class FanoutBench {
 
     private static final String API_KEY = "bench-publisher-key-0001";
-    private static final int ADMINS = 1_000;
+    /** Admins the connections are spread over, unless {@code --admins}: connection i is admin i mod this. */
+    private static final int DEFAULT_ADMINS = 1_000;
     private static final int MALLS = 100;
     private static final int WARM_SECONDS = 5;
     /**
@@ -46,12 +47,14 @@ public final class FanoutBench {
     private final Map<String, String> options;
     private final String javaHome = System.getProperty("java.home");
     private final String[] sources;
+    private final int admins;
     private RedisProcess redis;
     private Process node;
     private int port;
 
     private FanoutBench(Map<String, String> options) {
         this.options = options;
+        admins = Integer.parseInt(options.getOrDefault("--admins", Integer.toString(DEFAULT_ADMINS)));
         int count = Integer.parseInt(options.getOrDefault("--sources", "4"));
         sources = new String[count];
         for (int i = 0; i < count; i++) {
@@ -68,7 +71,7 @@ public final class FanoutBench {
                                                 [--widths 1,64,1000,10000] [--wide-connections 100] [--wide-rate 200]
                                                 [--node-heap 1g] [--node-jvm-opts "..."] [--shipped-options false]
                                                 [--publisher keep-alive|per-request] [--transport sse|ws] (idle)
-                                                [--sequential-await answer|delivery]""");
+                                                [--sequential-await answer|delivery] [--admins 1000]""");
             return;
         }
         new FanoutBench(options).run();
@@ -148,23 +151,15 @@ public final class FanoutBench {
                 "ALIMI_REDIS_URL", redis.url(),
                 "ALIMI_PUBLISH_API_KEYS", "bench=" + API_KEY,
                 "ALIMI_AUTH_DEV_TOKENS_FILE", tokens.toString(),
-                // One load client on 4 addresses stands for thousands of browsers: lift the per-address and
-                // per-node connection limits it would otherwise hit by design.
-                "ALIMI_LIMITS_CONNECTS_PER_SECOND_PER_IP", "1000000",
-                "ALIMI_LIMITS_CONNECT_BURST_PER_IP", "1000000",
-                "ALIMI_LIMITS_MAX_CONNECTIONS", "1000000"));
-        // The benchmark opens its connections as fast as it can; it measures the node, not its admission rate.
-        builder.environment().putAll(Map.of(
-                "ALIMI_LIMITS_ADMISSIONS_PER_SECOND", "1000000",
-                "ALIMI_LIMITS_ADMISSION_BURST", "1000000",
                 // The wide scenarios open many streams of one admin.
                 "ALIMI_LIMITS_CONNECTIONS_PER_ADMIN", "1000000"));
+        builder.environment().putAll(LoadLimits.LIFTED);
         return NodeProcess.listening(builder.start(), port, log);
     }
 
-    private static void writeTokens(Path file) throws IOException {
+    private void writeTokens(Path file) throws IOException {
         StringBuilder json = new StringBuilder("{");
-        for (int i = 0; i < ADMINS; i++) {
+        for (int i = 0; i < admins; i++) {
             json.append(i == 0 ? "" : ",").append("\"").append(token(i)).append("\":{\"adminNo\":\"").append(i)
                     .append("\",\"malls\":[\"").append(i % MALLS).append("\"]}");
         }
@@ -281,20 +276,29 @@ public final class FanoutBench {
         return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
     }
 
+    /** The streams {@code count} broadcast connections have the node follow: all, their admins', their malls'. */
+    private long streamsFollowed(int count) {
+        int distinctAdmins = Math.min(count, admins);
+        return 1 + distinctAdmins + Math.min(distinctAdmins, MALLS);
+    }
+
     private static String token(int i) {
         return "bench-admin-" + i + "-token";
     }
 
-    /** Connection {@code i}: admin {@code i % 1000} (so 1,000 admin and 100 mall streams are followed, plus all). */
     /** A WebSocket upgrade for admin {@code i}, as a browser sends it (less its Origin: the load has none). */
-    private static byte[] webSocketRequest(int i) {
+    private byte[] webSocketRequest(int i) {
         return ("GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-                + "Authorization: Bearer " + token(i % ADMINS) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+                + "Authorization: Bearer " + token(i % admins) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
     }
 
-    private static byte[] request(int i) {
-        return ("GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token(i % ADMINS) + "\r\n\r\n")
+    /**
+     * Connection {@code i}: admin {@code i % admins}, whose mall is {@code i % 100}; so {@code count} connections
+     * have the node follow {@link #streamsFollowed} streams.
+     */
+    private byte[] request(int i) {
+        return ("GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token(i % admins) + "\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII);
     }
 
@@ -308,7 +312,7 @@ public final class FanoutBench {
     }
 
     private double open(SseLoad load, int count) throws Exception {
-        return open(load, count, FanoutBench::request);
+        return open(load, count, this::request);
     }
 
     private double open(SseLoad load, int count, java.util.function.IntFunction<byte[]> request) throws Exception {
@@ -331,7 +335,7 @@ public final class FanoutBench {
         boolean webSocket = "ws".equals(options.get("--transport"));
         try (SseLoad load = new SseLoad()) {
             load.webSocket(webSocket);
-            double seconds = open(load, count, webSocket ? FanoutBench::webSocketRequest : FanoutBench::request);
+            double seconds = open(load, count, webSocket ? this::webSocketRequest : this::request);
             long connectCpu = IngestBench.cpuMillis(node.pid()) - cpuBefore;
             Heap after = heap();
             long rssAfter = rss();
@@ -389,7 +393,8 @@ public final class FanoutBench {
             Histogram latency = load.latency();
             System.out.println();
             System.out.printf(Locale.ROOT, "## %s: %,d SSE connections, %d events/s to scope all for %d s%n", name, count, rate, seconds);
-            System.out.printf(Locale.ROOT, "connect: %,d in %.2f s%n", count, connectSeconds);
+            System.out.printf(Locale.ROOT, "connect: %,d in %.2f s; the node follows %,d streams%n", count, connectSeconds,
+                    streamsFollowed(count));
             System.out.printf(Locale.ROOT, "deliveries: %,d of %,d (lost %,d) in %.2f s: %,.0f deliveries/s; slow-consumer cut-offs %d%n",
                     received, expected, expected - received, window, received / window, load.reconnectNotices());
             System.out.printf(Locale.ROOT, "publish->receive latency: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms%n",

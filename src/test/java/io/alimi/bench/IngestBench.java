@@ -81,11 +81,13 @@ public final class IngestBench {
         if (Arrays.asList(args).contains("--help")) {
             System.out.println("""
                     Usage: scripts/bench-ingest [--events N] [--warmup N] [--runs R] [--partitions P] [--http-events N]
-                                                [--http-connections C] [--node-heap 1g] [--only all|bridge|backlog|capacity|hot|live|http] [--jar target/alimi.jar]
+                                                [--http-connections C] [--node-heap 1g] [--only all|bridge|backlog|capacity|hot|sdk|receiving|live|http]
+                                                [--jar target/alimi.jar] [--receivers 10000] [--receive-rate 10]
                                                 [--node-jvm-opts "..."] [--ALIMI_<SETTING> value ...]
                     Defaults: 500000 measured events per bridge run after 100000 warm-up events, 3 runs per
                     scenario (median reported), 8 partitions, 200000 HTTP events over 32 keep-alive connections
-                    (400000 in batches of 100). --ALIMI_* options are passed to the node as environment.""");
+                    (400000 in batches of 100); receiving: 10000 SSE connections, 10 events/s each. --ALIMI_* options are
+                    passed to the node as environment.""");
             return;
         }
         new IngestBench(options).run();
@@ -120,10 +122,24 @@ public final class IngestBench {
                 table.add(scenario("bridge, backlog, 1,000 scopes at capacity", this::bridgeScopesAtCapacity));
             }
             if (only.equals("all") || only.equals("bridge") || only.equals("hot")) {
-                table.add(scenario("bridge, backlog, one hot scope at capacity", () -> bridgeHot(true)));
-                table.add(scenario("bridge, backlog, one hot scope below capacity", () -> bridgeHot(false)));
+                table.add(scenario("bridge, backlog, one hot scope at capacity", () -> bridgeHot(true, Shape.LEAN)));
+                table.add(scenario("bridge, backlog, one hot scope below capacity", () -> bridgeHot(false, Shape.LEAN)));
                 table.add(scenario("HTTP, 100 events per request, one hot scope at capacity, " + connections + " connections",
                         () -> http(httpEvents * 2, 100, connections, true)));
+            }
+            if (only.equals("all") || only.equals("sdk")) {
+                table.add(scenario("bridge, backlog, one hot scope at capacity, SDK structured mode",
+                        () -> bridgeHot(true, Shape.SDK_STRUCTURED)));
+                table.add(scenario("bridge, backlog, one hot scope at capacity, SDK binary mode",
+                        () -> bridgeHot(true, Shape.SDK_BINARY)));
+                table.add(scenario("bridge, backlog, one hot scope below capacity, SDK structured mode",
+                        () -> bridgeHot(false, Shape.SDK_STRUCTURED)));
+            }
+            if (only.equals("all") || only.equals("receiving")) {
+                int receivers = Integer.parseInt(options.getOrDefault("--receivers", "10000"));
+                int receiveRate = Integer.parseInt(options.getOrDefault("--receive-rate", "10"));
+                table.add(scenario(String.format(Locale.ROOT, "bridge, backlog, 1 target, while %,d SSE connections receive %d events/s",
+                        receivers, receiveRate), () -> bridgeWhileReceiving(receivers, receiveRate)));
             }
             if (only.equals("all") || only.equals("bridge") || only.equals("live")) {
                 table.add(scenario("bridge, live (producer running), 1 target", () -> bridgeLive(1)));
@@ -133,7 +149,7 @@ public final class IngestBench {
                 table.add(scenario("HTTP, 100 events per request, " + connections + " connections", () -> http(httpEvents * 2, 100, connections, false)));
             }
             if (table.isEmpty()) {
-                throw new IllegalArgumentException("--only takes all, bridge, backlog, capacity, hot, live or http");
+                throw new IllegalArgumentException("--only takes all, bridge, backlog, capacity, hot, sdk, receiving, live or http");
             }
             System.out.println();
             System.out.println("| scenario | events/s (median) | runs | node CPU s per 100k events | redis CPU s per 100k events | notes |");
@@ -175,7 +191,7 @@ public final class IngestBench {
     // Bridge
 
     private Result bridgeBacklog(int targets) throws Exception {
-        Backlog backlog = backlog(i -> targets(i, targets), Map.of());
+        Backlog backlog = backlog(i -> targets(i, targets), Shape.LEAN, Map.of());
         assertAllStored(backlog.prefix(), backlog.scopes(), (long) backlog.total() * targets);
         return backlog.progress().result("backlog of " + String.format(Locale.ROOT, "%,d", backlog.total())
                 + "; clock starts after the first " + String.format(Locale.ROOT, "%,d", warmup) + "; lost 0, duplicated 0");
@@ -188,7 +204,7 @@ public final class IngestBench {
      */
     private Result bridgeScopesAtCapacity() throws Exception {
         int maxLength = 100;
-        Backlog backlog = backlog(i -> targets(i, 1), Map.of("ALIMI_TIMELINE_MAX_LENGTH", Integer.toString(maxLength)));
+        Backlog backlog = backlog(i -> targets(i, 1), Shape.LEAN, Map.of("ALIMI_TIMELINE_MAX_LENGTH", Integer.toString(maxLength)));
         assertRetained(backlog.prefix(), backlog.scopes(), backlog.total(), maxLength);
         return backlog.progress().result(String.format(Locale.ROOT, "%,d scopes at capacity (%d kept each); backlog of %,d, "
                 + "clock after the first %,d; lost 0, duplicated 0", backlog.scopes().size(), maxLength, backlog.total(), warmup));
@@ -199,13 +215,122 @@ public final class IngestBench {
      * max length (10,000, the default) within the warm-up and every append after that runs retention; below
      * capacity, the max length is raised above the run's total, so retention never runs.
      */
-    private Result bridgeHot(boolean atCapacity) throws Exception {
+    private Result bridgeHot(boolean atCapacity, Shape shape) throws Exception {
         int maxLength = atCapacity ? 10_000 : warmup + events + 1_000;
-        Backlog backlog = backlog(i -> HOT, Map.of("ALIMI_TIMELINE_MAX_LENGTH", Integer.toString(maxLength)));
+        Backlog backlog = backlog(i -> HOT, shape, Map.of("ALIMI_TIMELINE_MAX_LENGTH", Integer.toString(maxLength)));
         assertRetained(backlog.prefix(), backlog.scopes(), backlog.total(), maxLength);
         return backlog.progress().result((atCapacity ? "at capacity: " + String.format(Locale.ROOT, "%,d", maxLength) + " kept, trimmed every"
                 + " 100 appends" : "below capacity") + "; backlog of " + String.format(Locale.ROOT, "%,d", backlog.total())
-                + ", clock after the first " + String.format(Locale.ROOT, "%,d", warmup) + "; lost 0, duplicated 0");
+                + ", clock after the first " + String.format(Locale.ROOT, "%,d", warmup) + "; lost 0, duplicated 0"
+                + (shape == Shape.LEAN ? "" : "; " + shape.description));
+    }
+
+    /**
+     * The 1-target backlog taken by a node that also serves {@code receivers} SSE connections (the relay and the
+     * bridge in one process, as a small deployment runs them), each receiving {@code rate} events a second
+     * published over HTTP to {@code all}. The receivers are admins of malls the backlog does not target, so the
+     * fan-out is the broadcast's alone. The clock starts once every connection is ready and the broadcast runs
+     * (and the warm-up is committed); at the end every connection must have received every broadcast event.
+     */
+    private Result bridgeWhileReceiving(int receivers, int rate) throws Exception {
+        int run = runCounter.incrementAndGet();
+        String topic = "bench-" + run;
+        String prefix = "b" + run + ":";
+        kafka.createTopic(topic, partitions);
+        int total = warmup + events;
+        Set<String> scopes = produce(topic, 0, total, i -> targets(i, 1), Shape.LEAN);
+        Path tokens = Files.createTempFile("alimi-bench-receivers-", ".json");
+        StringBuilder json = new StringBuilder("{");
+        for (int i = 0; i < RECEIVING_ADMINS; i++) {
+            json.append(i == 0 ? "" : ",").append("\"").append(receiverToken(i)).append("\":{\"adminNo\":\"r")
+                    .append(i).append("\",\"malls\":[\"r").append(i % 100).append("\"]}");
+        }
+        Files.writeString(tokens, json.append("}").toString());
+        Map<String, String> env = new HashMap<>(Map.of("ALIMI_BRIDGE_TOPIC", topic, "ALIMI_BRIDGE_GROUP", "g-" + topic,
+                "ALIMI_REDIS_KEY_PREFIX", prefix, "ALIMI_AUTH_DEV_TOKENS_FILE", tokens.toString()));
+        env.putAll(LoadLimits.LIFTED);
+        String[] sources = {"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"};
+        java.util.concurrent.atomic.AtomicBoolean receiving = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicLong broadcast = new java.util.concurrent.atomic.AtomicLong();
+        try (Node node = Node.start(this, "relay,bridge", env); SseLoad load = new SseLoad()) {
+            java.util.concurrent.CompletableFuture<Void> audience = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    load.open(node.port, receivers, sources, i -> ("GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            + "Authorization: Bearer " + receiverToken(i % RECEIVING_ADMINS) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                    while (load.ready() < receivers) {
+                        if (System.nanoTime() > deadline) {
+                            throw new IllegalStateException("only " + load.ready() + " of " + receivers + " connections got ready");
+                        }
+                        Thread.sleep(5);
+                    }
+                    load.record(true);
+                    broadcast(node.port, rate, receiving, done, broadcast);
+                } catch (Exception e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            }, task -> Thread.ofVirtual().name("bench-audience").start(task));
+            Progress progress;
+            try {
+                progress = awaitCommitted(topic, "g-" + topic, warmup, total, node, receiving::get);
+            } catch (IllegalStateException notStarted) {
+                if (audience.isCompletedExceptionally()) {
+                    audience.join(); // why the clock never started: the connections or the broadcast failed
+                }
+                throw notStarted;
+            } finally {
+                done.set(true);
+            }
+            audience.join();
+            long expected = broadcast.get() * receivers;
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (load.events() < expected && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertAllStored(prefix, scopes, total);
+            long lost = expected - load.events();
+            String latency = receivers == 0 ? "" : String.format(Locale.ROOT, ", publish->receive p50 %.0f ms, p99 %.0f ms",
+                    load.latency().percentileMillis(0.5), load.latency().percentileMillis(0.99));
+            return progress.result(String.format(Locale.ROOT, "backlog of %,d, clock after the first %,d and all %,d connections ready; "
+                    + "lost 0, duplicated 0; broadcast: %,d events, %,d deliveries, lost %,d", total, warmup, receivers,
+                    broadcast.get(), load.events(), lost) + latency);
+        }
+    }
+
+    /** Admins the receiving connections are spread over (connection i is admin i mod this). */
+    private static final int RECEIVING_ADMINS = 1_000;
+
+    private static String receiverToken(int i) {
+        return "bench-receiver-" + i + "-token";
+    }
+
+    /**
+     * Publishes {@code rate} events a second to {@code all} over one keep-alive HTTP connection until {@code done},
+     * counting what was accepted; {@code receiving} is set once the first is.
+     */
+    private static void broadcast(int port, int rate, java.util.concurrent.atomic.AtomicBoolean receiving,
+                                  java.util.concurrent.atomic.AtomicBoolean done, java.util.concurrent.atomic.AtomicLong accepted)
+            throws Exception {
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        long interval = Duration.ofSeconds(1).toNanos() / rate;
+        long start = System.nanoTime();
+        for (long i = 0; !done.get(); i++) {
+            long wait = start + i * interval - System.nanoTime();
+            if (wait > 0) {
+                java.util.concurrent.TimeUnit.NANOSECONDS.sleep(wait);
+            }
+            String body = "{\"specversion\":\"1.0\",\"id\":\"r-" + start + "-" + i + "\",\"source\":\"/bench\","
+                    + "\"type\":\"bench.tick\",\"targets\":\"all\",\"data\":{\"t\":" + System.nanoTime() + "}}";
+            HttpResponse<String> answer = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/events"))
+                    .header("Content-Type", "application/cloudevents+json").header("X-Api-Key", Node.API_KEY)
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+            if (answer.statusCode() / 100 != 2) {
+                throw new IllegalStateException("broadcast publish answered " + answer.statusCode() + ": " + answer.body());
+            }
+            accepted.incrementAndGet();
+            receiving.set(true);
+        }
     }
 
     /** A bridge run over a backlog: its key prefix, the scopes its events went to, how many, and its progress. */
@@ -217,13 +342,13 @@ public final class IngestBench {
      * starts a bridge node (with {@code env} besides its topic, group and key prefix) and waits until it has
      * committed them all; the clock starts after the warm-up.
      */
-    private Backlog backlog(java.util.function.IntFunction<String> targetsOf, Map<String, String> env) throws Exception {
+    private Backlog backlog(java.util.function.IntFunction<String> targetsOf, Shape shape, Map<String, String> env) throws Exception {
         int run = runCounter.incrementAndGet();
         String topic = "bench-" + run;
         String prefix = "b" + run + ":";
         kafka.createTopic(topic, partitions);
         int total = warmup + events;
-        Set<String> scopes = produce(topic, 0, total, targetsOf);
+        Set<String> scopes = produce(topic, 0, total, targetsOf, shape);
         Map<String, String> nodeEnv = new java.util.HashMap<>(env);
         nodeEnv.putAll(Map.of("ALIMI_BRIDGE_TOPIC", topic, "ALIMI_BRIDGE_GROUP", "g-" + topic, "ALIMI_REDIS_KEY_PREFIX", prefix));
         try (Node node = Node.start(this, "bridge", nodeEnv)) {
@@ -292,10 +417,49 @@ public final class IngestBench {
     }
 
     private Set<String> produce(String topic, int from, int to, int targets) throws Exception {
-        return produce(topic, from, to, i -> targets(i, targets));
+        return produce(topic, from, to, i -> targets(i, targets), Shape.LEAN);
     }
 
-    private Set<String> produce(String topic, int from, int to, java.util.function.IntFunction<String> targetsOf) throws Exception {
+    /**
+     * How the backlog's events are written: the benchmark's own lean JSON, or by the official CloudEvents Java SDK
+     * (structured: one JSON document with {@code content-type: application/cloudevents+json}; binary: {@code ce_*}
+     * headers and the data as the value), as a domain service using the SDK sends them: {@code time} with
+     * nanoseconds and an offset, {@code datacontenttype}, the order as a JSON object.
+     */
+    enum Shape {
+        LEAN("lean JSON"),
+        SDK_STRUCTURED("events written by the CloudEvents Java SDK 4.0.1, structured mode"),
+        SDK_BINARY("events written by the CloudEvents Java SDK 4.0.1, binary mode (ce_* headers)");
+
+        final String description;
+
+        Shape(String description) {
+            this.description = description;
+        }
+    }
+
+    private ProducerRecord<byte[], byte[]> record(String topic, int i, String targetList, Shape shape) {
+        byte[] key = Integer.toString(i % MALLS).getBytes(StandardCharsets.UTF_8);
+        String id = topic + "-" + i;
+        if (shape == Shape.LEAN) {
+            return new ProducerRecord<>(topic, key, event(id, targetList).getBytes(StandardCharsets.UTF_8));
+        }
+        io.cloudevents.CloudEvent event = io.cloudevents.core.builder.CloudEventBuilder.v1()
+                .withId(id)
+                .withSource(URI.create("https://orders.mall.example/orders"))
+                .withType("order.created")
+                .withTime(java.time.OffsetDateTime.of(2026, 12, 2, 9, 30, i % 60, 100_000_000 + (int) ((i * 7919L) % 900_000_000),
+                        java.time.ZoneOffset.ofHours(9)))
+                .withDataContentType("application/json")
+                .withExtension("targets", targetList)
+                .withData(orderData(id).getBytes(StandardCharsets.UTF_8))
+                .build();
+        var writer = io.cloudevents.kafka.KafkaMessageFactory.<byte[]>createWriter(topic, key);
+        return shape == Shape.SDK_BINARY ? writer.writeBinary(event)
+                : writer.writeStructured(event, new io.cloudevents.jackson.JsonFormat());
+    }
+
+    private Set<String> produce(String topic, int from, int to, java.util.function.IntFunction<String> targetsOf, Shape shape) throws Exception {
         Map<String, Object> config = Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrap(),
                 ProducerConfig.ACKS_CONFIG, "all",
@@ -310,8 +474,7 @@ public final class IngestBench {
                 if (scopes.size() < MALLS + ADMINS + PARTNERS) {
                     scopes.addAll(Arrays.asList(targetList.split(",")));
                 }
-                producer.send(new ProducerRecord<>(topic, Integer.toString(i % MALLS).getBytes(StandardCharsets.UTF_8),
-                        event(topic + "-" + i, targetList).getBytes(StandardCharsets.UTF_8)));
+                producer.send(record(topic, i, targetList, shape));
             }
             producer.flush();
         }
@@ -322,8 +485,13 @@ public final class IngestBench {
     static String event(String id, String targets) {
         return "{\"specversion\":\"1.0\",\"id\":\"" + id + "\",\"source\":\"/orders\",\"type\":\"order.created\","
                 + "\"targets\":\"" + targets + "\",\"time\":\"2026-11-25T09:30:00+09:00\",\"datacontenttype\":\"application/json\","
-                + "\"data\":{\"orderNo\":\"2026112500" + id.hashCode() + "\",\"productName\":\"겨울 패딩 점퍼\",\"amount\":129000,"
-                + "\"buyer\":\"홍*동\",\"link\":\"/orders/" + id + "\"}}";
+                + "\"data\":" + orderData(id) + "}";
+    }
+
+    /** The order an event carries, as JSON. */
+    static String orderData(String id) {
+        return "{\"orderNo\":\"2026112500" + id.hashCode() + "\",\"productName\":\"겨울 패딩 점퍼\",\"amount\":129000,"
+                + "\"buyer\":\"홍*동\",\"link\":\"/orders/" + id + "\"}";
     }
 
     static String targets(int i, int count) {
@@ -352,6 +520,12 @@ public final class IngestBench {
      * with what was committed then.
      */
     private Progress awaitCommitted(String topic, String group, long startAt, long total, Node node) throws Exception {
+        return awaitCommitted(topic, group, startAt, total, node, () -> true);
+    }
+
+    /** As above, the clock starting only once {@code armed} also holds; an error if the run ends before. */
+    private Progress awaitCommitted(String topic, String group, long startAt, long total, Node node,
+                                    java.util.function.BooleanSupplier armed) throws Exception {
         try (Admin admin = kafka.admin()) {
             Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
             for (int p = 0; p < partitions; p++) {
@@ -377,13 +551,17 @@ public final class IngestBench {
                     }
                 }
                 long now = System.nanoTime();
-                if (committed > 0 && committed >= startAt && firstNanos == 0) {
+                if (committed > 0 && committed >= startAt && firstNanos == 0 && committed < total && armed.getAsBoolean()) {
                     firstNanos = now;
                     firstCount = committed;
                     nodeCpuFirst = node.cpuMillis();
                     redisCpuFirst = cpuMillis(redisPid());
                 }
                 if (committed >= total) {
+                    if (firstNanos == 0) {
+                        throw new IllegalStateException("the bridge committed all " + total + " records before the clock "
+                                + "could start (the run's conditions were not ready): raise --events");
+                    }
                     return new Progress(firstNanos, firstCount, now, total, nodeCpuFirst, node.cpuMillis(),
                             redisCpuFirst, cpuMillis(redisPid()));
                 }
