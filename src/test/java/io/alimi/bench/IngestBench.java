@@ -82,7 +82,7 @@ public final class IngestBench {
             System.out.println("""
                     Usage: scripts/bench-ingest [--events N] [--warmup N] [--runs R] [--partitions P] [--http-events N]
                                                 [--http-connections C] [--node-heap 1g] [--only all|bridge|backlog|capacity|hot|sdk|receiving|live|http]
-                                                [--jar target/alimi.jar] [--receivers 10000] [--receive-rate 10]
+                                                [--jar target/alimi.jar] [--receivers 10000] [--receive-rate 10] [--redis-keys 0]
                                                 [--node-jvm-opts "..."] [--ALIMI_<SETTING> value ...]
                     Defaults: 500000 measured events per bridge run after 100000 warm-up events, 3 runs per
                     scenario (median reported), 8 partitions, 200000 HTTP events over 32 keep-alive connections
@@ -108,8 +108,13 @@ public final class IngestBench {
             redisConnection = connector.connect(Duration.ofSeconds(5));
             System.out.printf(Locale.ROOT, "# Alimi ingest benchmark, %s, %d cores, Java %s, Redis %s%n", LocalDate.now(),
                     Runtime.getRuntime().availableProcessors(), Runtime.version(), redis.version());
-            System.out.printf(Locale.ROOT, "# %,d measured events per bridge run after %,d warm-up, %d partitions, %d runs per scenario; node -Xmx%s%n%n",
+            System.out.printf(Locale.ROOT, "# %,d measured events per bridge run after %,d warm-up, %d partitions, %d runs per scenario; node -Xmx%s%n",
                     events, warmup, partitions, runs, nodeHeap);
+            long filler = Long.parseLong(options.getOrDefault("--redis-keys", "0"));
+            if (filler > 0) {
+                fill(filler);
+            }
+            System.out.println();
             List<String> table = new ArrayList<>();
             String only = options.getOrDefault("--only", "all");
             int httpEvents = Integer.parseInt(options.getOrDefault("--http-events", "200000"));
@@ -382,6 +387,30 @@ public final class IngestBench {
     }
 
     private static final String HOT = "mall:hot";
+
+    /**
+     * {@code --redis-keys N}: N keys shaped like a busy deployment's dedup records (a short string with a day to
+     * live, under a prefix no run uses) stored before the first scenario, so every run appends to a Redis that
+     * already holds them. Pipelined, 10,000 at a time.
+     */
+    private void fill(long count) throws Exception {
+        long start = System.nanoTime();
+        var async = redisConnection.async();
+        byte[] value = "1".getBytes(StandardCharsets.US_ASCII);
+        io.lettuce.core.SetArgs ttl = io.lettuce.core.SetArgs.Builder.px(Duration.ofDays(1).toMillis());
+        List<RedisFuture<String>> batch = new ArrayList<>();
+        for (long i = 0; i < count; i++) {
+            batch.add(async.set("filler:tl:{mall:" + (i % MALLS) + "}:sid:" + Long.toHexString(i * 0x9E3779B97F4A7C15L), value, ttl));
+            if (batch.size() == 10_000 || i == count - 1) {
+                for (RedisFuture<String> set : batch) {
+                    set.get();
+                }
+                batch.clear();
+            }
+        }
+        System.out.printf(Locale.ROOT, "# Redis filled with %,d keys like dedup records (a day to live) in %.1f s; it holds %,d%n",
+                count, (System.nanoTime() - start) / 1e9, redisConnection.sync().dbsize());
+    }
 
     private long countKeys(String pattern) {
         var sync = redisConnection.sync();
