@@ -238,12 +238,9 @@ public final class IngestBench {
      * (and the warm-up is committed); at the end every connection must have received every broadcast event.
      */
     private Result bridgeWhileReceiving(int receivers, int rate) throws Exception {
-        int run = runCounter.incrementAndGet();
-        String topic = "bench-" + run;
-        String prefix = "b" + run + ":";
-        kafka.createTopic(topic, partitions);
+        Topic topic = newTopic();
         int total = warmup + events;
-        Set<String> scopes = produce(topic, 0, total, i -> targets(i, 1), Shape.LEAN);
+        Set<String> scopes = produce(topic.name(), 0, total, i -> targets(i, 1), Shape.LEAN);
         Path tokens = Files.createTempFile("alimi-bench-receivers-", ".json");
         StringBuilder json = new StringBuilder("{");
         for (int i = 0; i < RECEIVING_ADMINS; i++) {
@@ -251,8 +248,8 @@ public final class IngestBench {
                     .append(i).append("\",\"malls\":[\"r").append(i % 100).append("\"]}");
         }
         Files.writeString(tokens, json.append("}").toString());
-        Map<String, String> env = new HashMap<>(Map.of("ALIMI_BRIDGE_TOPIC", topic, "ALIMI_BRIDGE_GROUP", "g-" + topic,
-                "ALIMI_REDIS_KEY_PREFIX", prefix, "ALIMI_AUTH_DEV_TOKENS_FILE", tokens.toString()));
+        Map<String, String> env = new HashMap<>(topic.bridgeEnv());
+        env.put("ALIMI_AUTH_DEV_TOKENS_FILE", tokens.toString());
         env.putAll(LoadLimits.LIFTED);
         String[] sources = {"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"};
         java.util.concurrent.atomic.AtomicBoolean receiving = new java.util.concurrent.atomic.AtomicBoolean();
@@ -278,7 +275,7 @@ public final class IngestBench {
             }, task -> Thread.ofVirtual().name("bench-audience").start(task));
             Progress progress;
             try {
-                progress = awaitCommitted(topic, "g-" + topic, warmup, total, node, receiving::get);
+                progress = awaitCommitted(topic, warmup, total, node, receiving::get);
             } catch (IllegalStateException notStarted) {
                 if (audience.isCompletedExceptionally()) {
                     audience.join(); // why the clock never started: the connections or the broadcast failed
@@ -293,7 +290,7 @@ public final class IngestBench {
             while (load.events() < expected && System.nanoTime() < deadline) {
                 Thread.sleep(10);
             }
-            assertAllStored(prefix, scopes, total);
+            assertAllStored(topic.prefix(), scopes, total);
             long lost = expected - load.events();
             String latency = receivers == 0 ? "" : String.format(Locale.ROOT, ", publish->receive p50 %.0f ms, p99 %.0f ms",
                     load.latency().percentileMillis(0.5), load.latency().percentileMillis(0.99));
@@ -338,6 +335,27 @@ public final class IngestBench {
         }
     }
 
+    /** A bridge run's topic, of {@link #partitions} partitions, and its key prefix; read by its own group. */
+    private record Topic(String name, String prefix) {
+
+        String group() {
+            return "g-" + name;
+        }
+
+        /** What a node bridging this topic into its own keys is configured with. */
+        Map<String, String> bridgeEnv() {
+            return Map.of("ALIMI_BRIDGE_TOPIC", name, "ALIMI_BRIDGE_GROUP", group(), "ALIMI_REDIS_KEY_PREFIX", prefix);
+        }
+    }
+
+    /** A new topic and key prefix for the next bridge run. */
+    private Topic newTopic() {
+        int run = runCounter.incrementAndGet();
+        Topic topic = new Topic("bench-" + run, "b" + run + ":");
+        kafka.createTopic(topic.name(), partitions);
+        return topic;
+    }
+
     /** A bridge run over a backlog: its key prefix, the scopes its events went to, how many, and its progress. */
     private record Backlog(String prefix, Set<String> scopes, int total, Progress progress) {
     }
@@ -348,16 +366,13 @@ public final class IngestBench {
      * committed them all; the clock starts after the warm-up.
      */
     private Backlog backlog(java.util.function.IntFunction<String> targetsOf, Shape shape, Map<String, String> env) throws Exception {
-        int run = runCounter.incrementAndGet();
-        String topic = "bench-" + run;
-        String prefix = "b" + run + ":";
-        kafka.createTopic(topic, partitions);
+        Topic topic = newTopic();
         int total = warmup + events;
-        Set<String> scopes = produce(topic, 0, total, targetsOf, shape);
-        Map<String, String> nodeEnv = new java.util.HashMap<>(env);
-        nodeEnv.putAll(Map.of("ALIMI_BRIDGE_TOPIC", topic, "ALIMI_BRIDGE_GROUP", "g-" + topic, "ALIMI_REDIS_KEY_PREFIX", prefix));
+        Set<String> scopes = produce(topic.name(), 0, total, targetsOf, shape);
+        Map<String, String> nodeEnv = new HashMap<>(env);
+        nodeEnv.putAll(topic.bridgeEnv());
         try (Node node = Node.start(this, "bridge", nodeEnv)) {
-            return new Backlog(prefix, scopes, total, awaitCommitted(topic, "g-" + topic, warmup, total, node));
+            return new Backlog(topic.prefix(), scopes, total, awaitCommitted(topic, warmup, total, node));
         }
     }
 
@@ -425,21 +440,17 @@ public final class IngestBench {
     }
 
     private Result bridgeLive(int targets) throws Exception {
-        int run = runCounter.incrementAndGet();
-        String topic = "bench-" + run;
-        String prefix = "b" + run + ":";
-        kafka.createTopic(topic, partitions);
-        try (Node node = Node.start(this, "bridge", Map.of("ALIMI_BRIDGE_TOPIC", topic, "ALIMI_BRIDGE_GROUP", "g-" + topic,
-                "ALIMI_REDIS_KEY_PREFIX", prefix))) {
-            Set<String> scopes = produce(topic, 0, warmup, targets);
-            awaitCommitted(topic, "g-" + topic, 0, warmup, node);
+        Topic topic = newTopic();
+        try (Node node = Node.start(this, "bridge", topic.bridgeEnv())) {
+            Set<String> scopes = produce(topic.name(), 0, warmup, targets);
+            awaitCommitted(topic, 0, warmup, node);
             long cpu0 = node.cpuMillis();
             long redisCpu0 = cpuMillis(redisPid());
             long start = System.nanoTime();
-            scopes.addAll(produce(topic, warmup, warmup + events, targets));
-            Progress progress = awaitCommitted(topic, "g-" + topic, 0, warmup + events, node);
+            scopes.addAll(produce(topic.name(), warmup, warmup + events, targets));
+            Progress progress = awaitCommitted(topic, 0, warmup + events, node);
             double seconds = (progress.doneNanos() - start) / 1e9;
-            assertAllStored(prefix, scopes, (long) (warmup + events) * targets);
+            assertAllStored(topic.prefix(), scopes, (long) (warmup + events) * targets);
             return new Result(events / seconds, per100k(node.cpuMillis() - cpu0, events), per100k(cpuMillis(redisPid()) - redisCpu0, events),
                     "producer sending meanwhile; from first send to last commit; lost 0, duplicated 0");
         }
@@ -548,17 +559,17 @@ public final class IngestBench {
      * commit seen at or past {@code startAt} (warm-up, group join and first fetch are not throughput), the count
      * with what was committed then.
      */
-    private Progress awaitCommitted(String topic, String group, long startAt, long total, Node node) throws Exception {
-        return awaitCommitted(topic, group, startAt, total, node, () -> true);
+    private Progress awaitCommitted(Topic topic, long startAt, long total, Node node) throws Exception {
+        return awaitCommitted(topic, startAt, total, node, () -> true);
     }
 
     /** As above, the clock starting only once {@code armed} also holds; an error if the run ends before. */
-    private Progress awaitCommitted(String topic, String group, long startAt, long total, Node node,
+    private Progress awaitCommitted(Topic topic, long startAt, long total, Node node,
                                     java.util.function.BooleanSupplier armed) throws Exception {
         try (Admin admin = kafka.admin()) {
             Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
             for (int p = 0; p < partitions; p++) {
-                latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
+                latest.put(new TopicPartition(topic.name(), p), OffsetSpec.latest());
             }
             long end = 0;
             for (ListOffsetsResult.ListOffsetsResultInfo info : admin.listOffsets(latest).all().get().values()) {
@@ -574,7 +585,7 @@ public final class IngestBench {
             long redisCpuFirst = 0;
             while (System.nanoTime() < deadline) {
                 long committed = 0;
-                for (OffsetAndMetadata offset : admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().values()) {
+                for (OffsetAndMetadata offset : admin.listConsumerGroupOffsets(topic.group()).partitionsToOffsetAndMetadata().get().values()) {
                     if (offset != null) {
                         committed += offset.offset();
                     }
