@@ -26,6 +26,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
@@ -43,6 +44,10 @@ import java.util.logging.Logger;
  *       retried until it succeeds; one that is cut short (crash, lost partition) is redelivered, and the
  *       timeline's per-scope dedup turns redelivery into no duplicate.</li>
  *   <li><b>Order.</b> Records of one partition reach each scope in partition order.</li>
+ *   <li><b>Overlap.</b> While one poll's batch is being appended, the next is polled, decoded and sent after it
+ *       ({@link Timeline#appendAfter}): in each scope both touch, the later one writes nothing unless the earlier
+ *       one's last event there is in place, so a failed batch is retried, then the one after it, in order.
+ *       Batches are committed in poll order, each once it and the one before it are complete.</li>
  *   <li><b>Never blocked by a bad record.</b> A record that is not a valid event goes to the dead-letter topic
  *       with the reason; the partition moves on.</li>
  *   <li><b>Outages.</b> While Redis (or the dead-letter topic) is unavailable the bridge neither commits nor
@@ -55,6 +60,8 @@ public final class Bridge implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(Bridge.class.getName());
     private static final Duration POLL_TIMEOUT = Duration.ofMillis(500);
+    /** A poll while a batch is in flight: short, so the next batch is sent soon after the answer. */
+    private static final Duration GATHER_POLL_TIMEOUT = Duration.ofMillis(1);
 
     private final BridgeSettings settings;
     private final Consumer<byte[], byte[]> consumer;
@@ -62,7 +69,10 @@ public final class Bridge implements AutoCloseable {
     private final Timeline timeline;
     private final EnvelopeReader reader;
     private final Thread thread;
-    private final Set<TopicPartition> revoked = new HashSet<>();
+    /** Batches polled and not yet committed, oldest first: at most two, the one being completed and the next. */
+    private final List<Batch> pending = new ArrayList<>(2);
+    /** The batch being polled, before it is sent: told of revoked partitions like the pending ones. */
+    private Batch gathering;
     private final AtomicLong appended = new AtomicLong();
     private final AtomicLong duplicates = new AtomicLong();
     private final AtomicLong deadLettered = new AtomicLong();
@@ -170,17 +180,29 @@ public final class Bridge implements AutoCloseable {
         try {
             consumer.subscribe(List.of(settings.topic()), new Rebalance());
             setStatus(State.RUNNING, "");
+            Batch inFlight = null;
+            boolean abandoned = false;
             while (!stopping) {
-                ConsumerRecords<byte[], byte[]> records;
-                try {
-                    records = consumer.poll(POLL_TIMEOUT);
-                } catch (WakeupException e) {
-                    continue;
+                Batch decoded = gather(inFlight);
+                if (decoded != null && inFlight != null && !inFlight.canBeFollowed()) {
+                    // Its attempt failed and it is to be appended again: nothing may be sent behind it before that.
+                    if (!complete(inFlight)) {
+                        abandoned = true;
+                        break;
+                    }
+                    inFlight = null;
                 }
-                if (!records.isEmpty()) {
-                    handle(records);
+                Batch next = decoded == null ? null : send(decoded, inFlight);
+                if (inFlight != null && !complete(inFlight)) {
+                    // Left uncommitted at the stop deadline: so is the batch behind it, or its records would be skipped.
+                    abandoned = true;
+                    break;
                 }
+                inFlight = next;
                 lag = lag();
+            }
+            if (inFlight != null && !abandoned) {
+                complete(inFlight);
             }
             setStatus(State.STOPPED, "");
         } catch (RuntimeException | Error e) {
@@ -198,42 +220,85 @@ public final class Bridge implements AutoCloseable {
         }
     }
 
-    /** Handles one polled batch until it is committed, its partitions are lost, or the stop deadline passes. */
-    private void handle(ConsumerRecords<byte[], byte[]> records) {
-        Batch batch = decode(records);
-        revoked.clear();
+    /**
+     * Starts a polled batch on its way behind {@code before} (the batch still in flight, if any): its invalid
+     * records to the dead-letter topic, its events to the timeline after {@code before}'s.
+     */
+    private Batch send(Batch batch, Batch before) {
+        pending.add(batch);
+        for (Invalid invalid : batch.invalid) {
+            batch.deadLettering.add(deadLetters.send(invalid.record(), invalid.reason()));
+        }
+        if (!batch.valid.isEmpty()) {
+            if (before != null && !before.canBeFollowed()) {
+                throw new IllegalStateException("a batch sent behind one that must be appended again");
+            }
+            Timeline.Tail after = before == null || before.appending == null ? Timeline.Tail.NONE : before.appending.tail();
+            batch.appending = timeline.appendAfter(envelopes(batch), after);
+        }
+        return batch;
+    }
+
+    /**
+     * Completes the oldest pending batch: waits for what {@link #send} started, retries until it is all delivered
+     * and commits it. Returns false if it is left uncommitted (the stop deadline passed): the batches after it
+     * must then not be committed either.
+     */
+    private boolean complete(Batch batch) {
         Backoff backoff = new Backoff(settings.retryBackoffMin(), settings.retryBackoffMax());
-        while (true) {
-            batch.dropRevoked(revoked);
-            try {
-                deliver(batch);
-                commit(batch);
-                if (retrying) {
-                    retrying = false;
-                    consumer.resume(consumer.assignment());
-                    LOG.info("bridge recovered; batch committed");
+        try {
+            while (true) {
+                batch.dropRevoked();
+                try {
+                    deliver(batch);
+                    commit(batch);
+                    if (retrying) {
+                        retrying = false;
+                        consumer.resume(consumer.assignment());
+                        LOG.info("bridge recovered; batch committed");
+                    }
+                    setStatus(State.RUNNING, "");
+                    return true;
+                } catch (WakeupException e) {
+                    // close() was called: finish this batch first.
+                } catch (RuntimeException e) {
+                    String reason = describe(e);
+                    if (!retrying) {
+                        LOG.log(Level.WARNING, "bridge cannot complete a batch ({0}); pausing and retrying", reason);
+                    }
+                    retrying = true;
+                    retries.incrementAndGet();
+                    setStatus(State.RETRYING, reason);
+                    settleLaterBatches(batch);
                 }
-                setStatus(State.RUNNING, "");
-                return;
-            } catch (WakeupException e) {
-                // close() was called: finish this batch first.
-            } catch (RuntimeException e) {
-                String reason = describe(e);
+                if (stopping && System.nanoTime() > stopDeadline) {
+                    LOG.warning("bridge stopping with an uncommitted batch; Kafka will redeliver it");
+                    return false;
+                }
                 if (!retrying) {
-                    LOG.log(Level.WARNING, "bridge cannot complete a batch ({0}); pausing and retrying", reason);
+                    continue;
                 }
-                retrying = true;
-                retries.incrementAndGet();
-                setStatus(State.RETRYING, reason);
+                waitKeepingMembership(backoff.nextNanos());
             }
-            if (stopping && System.nanoTime() > stopDeadline) {
-                LOG.warning("bridge stopping with an uncommitted batch; Kafka will redeliver it");
-                return;
+        } finally {
+            pending.remove(batch);
+        }
+    }
+
+    /**
+     * After {@code failed} failed, lets the batch sent behind it finish its attempt before {@code failed} is sent
+     * again; an attempt that failed (refused for want of {@code failed}'s events, most often) is dropped, so the
+     * batch is appended again once {@code failed} is complete.
+     */
+    private void settleLaterBatches(Batch failed) {
+        for (Batch later : pending) {
+            if (later != failed && later.appending != null) {
+                try {
+                    later.appending.result().join();
+                } catch (CompletionException | java.util.concurrent.CancellationException e) {
+                    later.appending = null;
+                }
             }
-            if (!retrying) {
-                continue;
-            }
-            waitKeepingMembership(backoff.nextNanos());
         }
     }
 
@@ -259,8 +324,36 @@ public final class Bridge implements AutoCloseable {
     }
 
 
-    private Batch decode(ConsumerRecords<byte[], byte[]> records) {
+    /**
+     * Polls the next batch. With none in flight: what the first poll brings (waiting up to {@code POLL_TIMEOUT}),
+     * at once. With one in flight: polls, decoding as records come, until the batch is full or the batch in
+     * flight has its answer, so batches stay large (a Lua call per scope per batch) and the decoding overlaps the
+     * append. Null when nothing came.
+     */
+    private Batch gather(Batch inFlight) {
         Batch batch = new Batch();
+        gathering = batch;
+        try {
+            do {
+                ConsumerRecords<byte[], byte[]> records;
+                try {
+                    records = consumer.poll(inFlight == null ? POLL_TIMEOUT : GATHER_POLL_TIMEOUT);
+                } catch (WakeupException e) {
+                    break;
+                }
+                // A rebalance in this poll: what came before it from a partition taken away is not ours to append
+                // (its next owner, or this bridge again, reads it from the last commit); what it returned is.
+                batch.dropRevoked();
+                batch.revoked.clear();
+                decode(records, batch);
+            } while (inFlight != null && !inFlight.answered() && batch.size() < settings.maxPollRecords() && !stopping);
+        } finally {
+            gathering = null;
+        }
+        return batch.size() == 0 ? null : batch;
+    }
+
+    private void decode(ConsumerRecords<byte[], byte[]> records, Batch batch) {
         for (TopicPartition partition : records.partitions()) {
             List<ConsumerRecord<byte[], byte[]>> inPartition = records.records(partition);
             batch.offsets.put(partition, inPartition.get(inPartition.size() - 1).offset() + 1);
@@ -272,7 +365,6 @@ public final class Bridge implements AutoCloseable {
                 }
             }
         }
-        return batch;
     }
 
     private static List<Map.Entry<String, byte[]>> headers(ConsumerRecord<byte[], byte[]> record) {
@@ -287,23 +379,35 @@ public final class Bridge implements AutoCloseable {
         return list;
     }
 
+    private static List<Envelope> envelopes(Batch batch) {
+        List<Envelope> envelopes = new ArrayList<>(batch.valid.size());
+        for (Valid valid : batch.valid) {
+            envelopes.add(valid.envelope());
+        }
+        return envelopes;
+    }
+
+    /** Awaits the attempts {@link #send} started, or makes new ones after a failure, until all are through. */
     private void deliver(Batch batch) {
-        List<Future<RecordMetadata>> sent = new ArrayList<>();
-        for (Invalid invalid : batch.invalid) {
-            sent.add(deadLetters.send(invalid.record(), invalid.reason()));
+        if (batch.deadLettering.isEmpty()) {
+            for (Invalid invalid : batch.invalid) {
+                batch.deadLettering.add(deadLetters.send(invalid.record(), invalid.reason()));
+            }
         }
         if (!batch.valid.isEmpty() && !batch.appended) {
-            List<Envelope> envelopes = new ArrayList<>(batch.valid.size());
-            for (Valid valid : batch.valid) {
-                envelopes.add(valid.envelope());
-            }
-            List<Appended> results = awaitAppend(envelopes);
+            CompletableFuture<List<Appended>> attempt = batch.appending == null
+                    ? timeline.append(envelopes(batch)) : batch.appending.result();
+            // A failed attempt is not awaited twice: the next one is made afresh.
+            batch.appending = null;
+            List<Appended> results = awaitAppend(attempt);
             batch.appended = true;
             for (Appended result : results) {
                 result.placements().forEach(p -> (p.duplicate() ? duplicates : appended).incrementAndGet());
             }
         }
-        if (!sent.isEmpty()) {
+        if (!batch.deadLettering.isEmpty()) {
+            List<Future<RecordMetadata>> sent = List.copyOf(batch.deadLettering);
+            batch.deadLettering.clear();
             deadLetters.flush();
             for (Future<RecordMetadata> future : sent) {
                 awaitSent(future);
@@ -317,9 +421,9 @@ public final class Bridge implements AutoCloseable {
         }
     }
 
-    private List<Appended> awaitAppend(List<Envelope> envelopes) {
+    private static List<Appended> awaitAppend(CompletableFuture<List<Appended>> attempt) {
         try {
-            return timeline.append(envelopes).join();
+            return attempt.join();
         } catch (CompletionException e) {
             throw new BatchFailure("timeline append failed: " + describe(e.getCause()), e.getCause());
         }
@@ -374,9 +478,29 @@ public final class Bridge implements AutoCloseable {
         final List<Valid> valid = new ArrayList<>();
         final List<Invalid> invalid = new ArrayList<>();
         final Map<TopicPartition, Long> offsets = new HashMap<>();
+        /** Partitions taken from this bridge since the batch was polled: their records are another's now. */
+        final Set<TopicPartition> revoked = new HashSet<>();
+        /** Dead-letter sends under way, not yet awaited. */
+        final List<Future<RecordMetadata>> deadLettering = new ArrayList<>();
+        /** The append under way, not yet awaited (null before, after, and once it has failed). */
+        Timeline.Appending appending;
         boolean appended;
 
-        void dropRevoked(Set<TopicPartition> revoked) {
+        int size() {
+            return valid.size() + invalid.size();
+        }
+
+        /** Whether the append sent for it has its answer (or there is none to wait for). */
+        boolean answered() {
+            return appending == null || appending.result().isDone();
+        }
+
+        /** Whether a batch may be sent behind this one now: its append is on its way, done, or has nothing to do. */
+        boolean canBeFollowed() {
+            return appending != null || appended || valid.isEmpty();
+        }
+
+        void dropRevoked() {
             if (revoked.isEmpty()) {
                 return;
             }
@@ -403,12 +527,19 @@ public final class Bridge implements AutoCloseable {
 
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            revoked.addAll(partitions);
+            taken(partitions);
         }
 
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
-            revoked.addAll(partitions);
+            taken(partitions);
+        }
+
+        private void taken(Collection<TopicPartition> partitions) {
+            pending.forEach(batch -> batch.revoked.addAll(partitions));
+            if (gathering != null) {
+                gathering.revoked.addAll(partitions);
+            }
         }
 
         @Override

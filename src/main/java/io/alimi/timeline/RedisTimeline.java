@@ -27,7 +27,8 @@ import java.util.logging.Logger;
  * pipelined on the connection: one hot scope is not held to a chunk per round trip. Order holds anyway: a chunk
  * writes nothing unless the last event of the chunk before it is in the stream (the script checks its dedup key),
  * so a failure can never let a later event of a scope land before an earlier one; the append fails and is
- * retried from the start, the events already stored coming back as duplicates.
+ * retried from the start, the events already stored coming back as duplicates. {@link #appendAfter} extends the
+ * same requirement to the first chunk of each scope, naming the previous append's last event there.
  */
 public final class RedisTimeline implements Timeline {
 
@@ -95,7 +96,7 @@ public final class RedisTimeline implements Timeline {
     }
 
     @Override
-    public CompletableFuture<List<Appended>> append(List<Envelope> events) {
+    public Appending appendAfter(List<Envelope> events, Tail previous) {
         long started = System.nanoTime();
         Map<Scope, List<Slot>> byScope = new LinkedHashMap<>();
         for (int e = 0; e < events.size(); e++) {
@@ -111,7 +112,13 @@ public final class RedisTimeline implements Timeline {
             prepared[e] = new Prepared(events.get(e));
         }
         List<CompletableFuture<Void>> scopes = new ArrayList<>(byScope.size());
-        byScope.forEach((scope, slots) -> scopes.add(appendChunks(scope, slots, prepared, placements)));
+        Map<Scope, EventId> last = new java.util.HashMap<>(byScope.size() * 2);
+        byScope.forEach((scope, slots) -> {
+            EventId before = previous.last().get(scope);
+            scopes.add(appendChunks(scope, slots, before, prepared, placements));
+            Envelope newest = events.get(slots.get(slots.size() - 1).event());
+            last.put(scope, new EventId(newest.source(), newest.id()));
+        });
         CompletableFuture<Void> appended = CompletableFuture.allOf(scopes.toArray(CompletableFuture[]::new));
         List<Envelope> pushes = events.stream().filter(Envelope::push).toList();
         if (!pushes.isEmpty()) {
@@ -121,7 +128,7 @@ public final class RedisTimeline implements Timeline {
         if (durability.waits()) {
             appended = appended.thenCompose(done -> replicated());
         }
-        return appended.thenApply(done -> {
+        return new Appending(appended.thenApply(done -> {
             meters.appendLatency().record((System.nanoTime() - started) / 1_000_000);
             List<Appended> results = new ArrayList<>(events.size());
             for (int e = 0; e < events.size(); e++) {
@@ -131,7 +138,7 @@ public final class RedisTimeline implements Timeline {
                 }
             }
             return results;
-        });
+        }), new Tail(last));
     }
 
     /**
@@ -154,12 +161,15 @@ public final class RedisTimeline implements Timeline {
         }
     }
 
-    /** Sends a scope's chunks at once, each requiring the one before it (see the class comment). */
-    private CompletableFuture<Void> appendChunks(Scope scope, List<Slot> slots, Prepared[] events,
+    /**
+     * Sends a scope's chunks at once, each requiring the one before it, the first requiring {@code before} (the
+     * previous append's last event in this scope) if there is one (see the class comment).
+     */
+    private CompletableFuture<Void> appendChunks(Scope scope, List<Slot> slots, EventId before, Prepared[] events,
                                                  Placement[][] placements) {
         String stream = keys.stream(scope);
         List<CompletableFuture<Void>> chunks = new ArrayList<>((slots.size() + CHUNK - 1) / CHUNK);
-        String required = null;
+        String required = before == null ? null : keys.dedupInStream(stream, before.keyText());
         for (int from = 0; from < slots.size(); from += CHUNK) {
             List<Slot> chunk = slots.subList(from, Math.min(from + CHUNK, slots.size()));
             chunks.add(appendChunk(scope, stream, chunk, required, events, placements));

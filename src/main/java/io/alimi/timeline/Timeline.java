@@ -1,9 +1,12 @@
 package io.alimi.timeline;
 
 import io.alimi.event.Envelope;
+import io.alimi.event.EventId;
 import io.alimi.event.Scope;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -17,7 +20,8 @@ import java.util.concurrent.CompletableFuture;
  *       not added again; its original entry id is returned, so retrying a failed or unknown append is always
  *       safe.</li>
  *   <li><b>Order.</b> Within one call, events land in each scope in list order; calls made one after another
- *       from one thread land in that order too.</li>
+ *       from one thread, each waiting for the one before, land in that order too; calls that do not wait
+ *       name the one before ({@link #appendAfter}).</li>
  *   <li><b>Epochs.</b> A scope's stream carries an epoch, set when the stream is created; a stream lost and
  *       created again has a new epoch, so a position in the old one is never taken for one in the new.</li>
  * </ul>
@@ -27,7 +31,43 @@ import java.util.concurrent.CompletableFuture;
 public interface Timeline {
 
     /** Appends each event to each of its target scopes; one result per event, in order. */
-    CompletableFuture<List<Appended>> append(List<Envelope> events);
+    default CompletableFuture<List<Appended>> append(List<Envelope> events) {
+        return appendAfter(events, Tail.NONE).result();
+    }
+
+    /**
+     * Appends as {@link #append}, without waiting for an earlier append that may still be on its way: in each scope
+     * both write to, none of these events lands unless {@code previous}'s last event there is in place. If the
+     * earlier append fails, this one fails in the scopes they share (and may land in the others); retrying the
+     * earlier one and then this one keeps every scope's order. What a pipeline of batches (the bridge) needs to
+     * overlap one batch's append with the next one's preparation.
+     */
+    Appending appendAfter(List<Envelope> events, Tail previous);
+
+    /** An append on its way: its result to come, and the tail an append sent after it names. */
+    record Appending(CompletableFuture<List<Appended>> result, Tail tail) {
+    }
+
+    /** Where an append leaves each scope it writes to: the last of its events there. */
+    record Tail(Map<Scope, EventId> last) {
+
+        public static final Tail NONE = new Tail(Map.of());
+
+        public Tail {
+            last = Map.copyOf(last);
+        }
+
+        public static Tail of(List<Envelope> events) {
+            Map<Scope, EventId> last = new HashMap<>();
+            for (Envelope event : events) {
+                EventId id = new EventId(event.source(), event.id());
+                for (Scope scope : event.targets()) {
+                    last.put(scope, id);
+                }
+            }
+            return new Tail(last);
+        }
+    }
 
     /** Up to {@code limit} entries of {@code scope} after {@code after} (exclusive), oldest first. */
     CompletableFuture<List<Entry>> readAfter(Scope scope, StreamId after, int limit);

@@ -149,7 +149,7 @@ class BridgeIT {
         Await.until(WAIT, "3000 events in mall:1", () -> length(MALL_1) >= 3_000);
         assertExactlyOnceInPartitionOrder(3_000);
         assertTrue(bridge.health().up(), bridge.health().detail());
-        assertEquals(6_000, bridge.appendedCount());
+        Await.until(WAIT, "6000 appends counted", () -> bridge.appendedCount() == 6_000);
     }
 
     @Test
@@ -228,13 +228,13 @@ class BridgeIT {
         AtomicInteger calls = new AtomicInteger();
         Timeline dyingMidBatch = new Forwarding(timeline) {
             @Override
-            public CompletableFuture<List<Appended>> append(List<Envelope> events) {
+            public Appending appendAfter(List<Envelope> events, Tail previous) {
                 if (calls.incrementAndGet() == 3 && events.size() > 1) {
                     // Half the batch reaches Redis, then the process is gone: no commit follows.
-                    super.append(events.subList(0, events.size() / 2)).join();
+                    super.appendAfter(events.subList(0, events.size() / 2), previous).result().join();
                     throw new SimulatedCrash();
                 }
-                return super.append(events);
+                return super.appendAfter(events, previous);
             }
         };
         Bridge first = bridge(dyingMidBatch);
@@ -249,6 +249,46 @@ class BridgeIT {
         assertTrue(second.duplicateCount() > 0, "the successor re-read the uncommitted half-batch");
     }
 
+    /**
+     * The bridge sends each batch's append behind the one before, without waiting for it. Here the third batch
+     * reaches Redis only half-way and fails while the fourth is already on its way: the fourth must overtake none
+     * of it (refused, not stored), and both are retried in order.
+     */
+    @Test
+    void aBatchFailingHalfWayWhileTheNextIsOnItsWayIsRetriedFirstSoEveryScopeKeepsPartitionOrder() {
+        newTopic();
+        produce(0, 3_000);
+        AtomicInteger calls = new AtomicInteger();
+        AtomicInteger refusedBehind = new AtomicInteger();
+        Timeline failingHalfWay = new Forwarding(timeline) {
+            @Override
+            public Appending appendAfter(List<Envelope> events, Tail previous) {
+                int call = calls.incrementAndGet();
+                if (call == 3) {
+                    super.appendAfter(events.subList(0, events.size() / 2), previous).result().join();
+                    return new Appending(CompletableFuture.failedFuture(new IllegalStateException("lost half-way")),
+                            Tail.of(events));
+                }
+                Appending appending = super.appendAfter(events, previous);
+                if (call == 4) {
+                    appending.result().whenComplete((done, failed) -> {
+                        if (failed != null && String.valueOf(failed).contains("ALIMI_OUT_OF_ORDER")) {
+                            refusedBehind.incrementAndGet();
+                        }
+                    });
+                }
+                return appending;
+            }
+        };
+        Bridge bridge = bridge(failingHalfWay);
+
+        Await.until(WAIT, "3000 events in mall:1", () -> length(MALL_1) >= 3_000);
+        assertExactlyOnceInPartitionOrder(3_000);
+        Await.until(WAIT, "the fourth batch was sent behind the third and refused", () -> refusedBehind.get() == 1);
+        assertTrue(bridge.retryCount() >= 1, "the third batch was retried");
+        Await.until(WAIT, "the bridge is healthy again", () -> bridge.health().up());
+    }
+
     @Test
     void aStoppedBridgeFinishesAndCommitsItsBatchSoItsSuccessorStartsAfterIt() throws Exception {
         newTopic();
@@ -257,7 +297,7 @@ class BridgeIT {
         CountDownLatch release = new CountDownLatch(1);
         Timeline slowBatch = new Forwarding(timeline) {
             @Override
-            public CompletableFuture<List<Appended>> append(List<Envelope> events) {
+            public Appending appendAfter(List<Envelope> events, Tail previous) {
                 if (calls.incrementAndGet() == 3) {
                     inBatch.countDown();
                     try {
@@ -266,7 +306,7 @@ class BridgeIT {
                         Thread.currentThread().interrupt();
                     }
                 }
-                return super.append(events);
+                return super.appendAfter(events, previous);
             }
         };
         Bridge first = bridge(slowBatch);
@@ -325,8 +365,8 @@ class BridgeIT {
         }
 
         @Override
-        public CompletableFuture<List<Appended>> append(List<Envelope> events) {
-            return delegate.append(events);
+        public Appending appendAfter(List<Envelope> events, Tail previous) {
+            return delegate.appendAfter(events, previous);
         }
 
         @Override

@@ -18,6 +18,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class RedisTimelineIT {
@@ -143,6 +144,112 @@ class RedisTimelineIT {
         stored = timeline.readAfter(MALL_1, StreamId.ZERO, 10_000).join().stream().map(Entry::eventId).toList();
         assertEquals(events.stream().map(Envelope::id).toList(), stored);
         assertEquals(broken, retried.stream().filter(Appended::duplicate).count(), "the stored ones came back as duplicates");
+    }
+
+    /**
+     * The bridge sends a batch's append behind the previous batch's, without waiting for it. If the earlier one
+     * fails part-way, the later one must land nothing in the scopes they share (it would overtake the earlier
+     * one's unwritten events) and may land in the others; retrying both, in order, stores every scope in order.
+     */
+    @Test
+    void anAppendSentBehindOneThatFailsLandsNothingInTheScopesTheyShareUntilBothAreRetriedInOrder() {
+        RedisTimeline timeline = timeline();
+        List<Envelope> first = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            first.add(Events.envelope("p-" + i, i % 3 == 0 ? "mall:1,admin:42" : "mall:1"));
+        }
+        List<Envelope> second = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            second.add(Events.envelope("q-" + i, i % 2 == 0 ? "mall:1" : "mall:2"));
+        }
+        int broken = 150;
+        String brokenKey = timeline.keys().dedup(MALL_1, new EventId(first.get(broken).source(), first.get(broken).id()));
+        connection.sync().hset(brokenKey, "not", bytes("a string"));
+
+        Timeline.Appending earlier = timeline.appendAfter(first, Timeline.Tail.NONE);
+        Timeline.Appending later = timeline.appendAfter(second, earlier.tail());
+        assertThrows(java.util.concurrent.CompletionException.class, () -> earlier.result().join());
+        java.util.concurrent.CompletionException refused = assertThrows(
+                java.util.concurrent.CompletionException.class, () -> later.result().join());
+        assertTrue(String.valueOf(refused.getCause()).contains("ALIMI_OUT_OF_ORDER"), String.valueOf(refused.getCause()));
+        assertEquals(ids(first.subList(0, broken)), storedIds(timeline, MALL_1), "the later append overtook nothing");
+        assertEquals(List.of("q-1", "q-3", "q-5", "q-7", "q-9"), storedIds(timeline, Scope.mall("2")),
+                "a scope the earlier append does not touch is not held back");
+
+        connection.sync().del(brokenKey);
+        timeline.append(first).join();
+        timeline.append(second).join();
+        List<String> expected = new ArrayList<>(ids(first));
+        second.stream().filter(e -> e.targets().contains(MALL_1)).forEach(e -> expected.add(e.id()));
+        assertEquals(expected, storedIds(timeline, MALL_1));
+        assertEquals(List.of("q-1", "q-3", "q-5", "q-7", "q-9"), storedIds(timeline, Scope.mall("2")), "once");
+        assertEquals(ids(first.stream().filter(e -> e.targets().contains(ADMIN_42)).toList()), storedIds(timeline, ADMIN_42));
+    }
+
+    @Test
+    void anAppendSentBehindOneThatSucceedsLandsAfterItInEveryScope() {
+        RedisTimeline timeline = timeline();
+        List<Envelope> first = new ArrayList<>();
+        List<Envelope> second = new ArrayList<>();
+        for (int i = 0; i < RedisTimeline.CHUNK * 2 + 3; i++) {
+            first.add(Events.envelope("p-" + i, "mall:1,admin:42"));
+            second.add(Events.envelope("q-" + i, "mall:1"));
+        }
+        Timeline.Appending earlier = timeline.appendAfter(first, Timeline.Tail.NONE);
+        Timeline.Appending later = timeline.appendAfter(second, earlier.tail());
+        earlier.result().join();
+        later.result().join();
+
+        List<String> expected = new ArrayList<>(ids(first));
+        expected.addAll(ids(second));
+        assertEquals(expected, storedIds(timeline, MALL_1));
+        assertEquals(Timeline.Tail.of(second).last(), later.tail().last());
+    }
+
+    private static List<String> ids(List<Envelope> events) {
+        return events.stream().map(Envelope::id).toList();
+    }
+
+    private static List<String> storedIds(Timeline timeline, Scope scope) {
+        return timeline.readAfter(scope, StreamId.ZERO, 10_000).join().stream().map(Entry::eventId).toList();
+    }
+
+    /** A stream further along than the last entry the script recorded (written by hand) still takes the event. */
+    @Test
+    void aStreamPastTheRecordedLastEntryStillTakesTheEventUnderAnIdRedisPicks() {
+        RedisTimeline timeline = timeline();
+        append(timeline, Events.envelope("e-1", "mall:1"));
+        String ahead = (System.currentTimeMillis() + 3_600_000) + "-0";
+        connection.sync().xadd(timeline.keys().stream(MALL_1), new io.lettuce.core.XAddArgs().id(ahead),
+                java.util.Map.of("id", bytes("written-by-hand")));
+
+        Appended second = append(timeline, Events.envelope("e-2", "mall:1")).get(0);
+        assertFalse(second.duplicate());
+        assertTrue(second.placements().get(0).entryId().compareTo(StreamId.parse(ahead)) > 0, second.toString());
+        Appended retried = append(timeline, Events.envelope("e-2", "mall:1")).get(0);
+        assertTrue(retried.duplicate());
+        assertEquals(second.placements().get(0).entryId(), retried.placements().get(0).entryId(),
+                "the dedup record names the entry the event really got");
+        assertEquals(List.of("e-1", "written-by-hand", "e-2"), storedIds(timeline, MALL_1));
+    }
+
+    /** An entry the stream refuses leaves no dedup record behind, or a retry would take the event for stored. */
+    @Test
+    void anEntryTheStreamRefusesLeavesNoDedupRecordSoARetryStoresIt() {
+        RedisTimeline timeline = timeline();
+        append(timeline, Events.envelope("e-1", "mall:1"));
+        String stream = timeline.keys().stream(MALL_1);
+        connection.sync().del(stream);
+        connection.sync().set(stream, bytes("not a stream"));
+
+        assertThrows(java.util.concurrent.CompletionException.class,
+                () -> append(timeline, Events.envelope("e-2", "mall:1")));
+        assertEquals(java.util.Optional.empty(), timeline.entryOf(MALL_1, new EventId("/orders", "e-2")).join());
+
+        connection.sync().del(stream);
+        Appended retried = append(timeline, Events.envelope("e-2", "mall:1")).get(0);
+        assertFalse(retried.duplicate(), "stored now, not taken for stored");
+        assertEquals(List.of("e-2"), storedIds(timeline, MALL_1));
     }
 
     @Test
