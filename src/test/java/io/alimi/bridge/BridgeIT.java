@@ -6,6 +6,7 @@ import io.alimi.event.EnvelopeReader;
 import io.alimi.event.Scope;
 import io.alimi.support.Await;
 import io.alimi.support.Events;
+import io.alimi.support.ForwardingTimeline;
 import io.alimi.support.KafkaBroker;
 import io.alimi.support.Ports;
 import io.alimi.support.RedisProcess;
@@ -17,7 +18,6 @@ import io.alimi.timeline.RedisConnector;
 import io.alimi.timeline.RedisLink;
 import io.alimi.timeline.RedisTimeline;
 import io.alimi.timeline.Retention;
-import io.alimi.timeline.StreamBounds;
 import io.alimi.timeline.StreamId;
 import io.alimi.timeline.Timeline;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -226,7 +226,7 @@ class BridgeIT {
     void aBridgeThatDiesMidBatchLosesNothingAndItsSuccessorDuplicatesNothing() {
         newTopic();
         AtomicInteger calls = new AtomicInteger();
-        Timeline dyingMidBatch = new Forwarding(timeline) {
+        Timeline dyingMidBatch = new ForwardingTimeline(timeline) {
             @Override
             public Appending appendAfter(List<Envelope> events, Tail previous) {
                 if (calls.incrementAndGet() == 3 && events.size() > 1) {
@@ -260,7 +260,7 @@ class BridgeIT {
         produce(0, 3_000);
         AtomicInteger calls = new AtomicInteger();
         AtomicInteger refusedBehind = new AtomicInteger();
-        Timeline failingHalfWay = new Forwarding(timeline) {
+        Timeline failingHalfWay = new ForwardingTimeline(timeline) {
             @Override
             public Appending appendAfter(List<Envelope> events, Tail previous) {
                 int call = calls.incrementAndGet();
@@ -295,7 +295,7 @@ class BridgeIT {
         AtomicInteger calls = new AtomicInteger();
         CountDownLatch inBatch = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        Timeline slowBatch = new Forwarding(timeline) {
+        Timeline slowBatch = new ForwardingTimeline(timeline) {
             @Override
             public Appending appendAfter(List<Envelope> events, Tail previous) {
                 if (calls.incrementAndGet() == 3) {
@@ -354,59 +354,6 @@ class BridgeIT {
     private static final class SimulatedCrash extends Error {
         SimulatedCrash() {
             super("simulated crash", null, false, false);
-        }
-    }
-
-    private static class Forwarding implements Timeline {
-        private final Timeline delegate;
-
-        Forwarding(Timeline delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public Appending appendAfter(List<Envelope> events, Tail previous) {
-            return delegate.appendAfter(events, previous);
-        }
-
-        @Override
-        public CompletableFuture<List<Entry>> readAfter(Scope scope, StreamId after, int limit) {
-            return delegate.readAfter(scope, after, limit);
-        }
-
-        @Override
-        public CompletableFuture<List<Entry>> readBefore(Scope scope, StreamId before, int limit) {
-            return delegate.readBefore(scope, before, limit);
-        }
-
-        @Override
-        public CompletableFuture<List<io.alimi.timeline.StreamHead>> heads(List<Scope> scopes) {
-            return delegate.heads(scopes);
-        }
-
-        @Override
-        public CompletableFuture<StreamBounds> bounds(Scope scope) {
-            return delegate.bounds(scope);
-        }
-
-        @Override
-        public CompletableFuture<List<Entry>> readNewest(Scope scope, StreamId after, StreamId before, int limit) {
-            return delegate.readNewest(scope, after, before, limit);
-        }
-
-        @Override
-        public CompletableFuture<Void> keepScopeSet(String digest, byte[] encoded) {
-            return delegate.keepScopeSet(digest, encoded);
-        }
-
-        @Override
-        public CompletableFuture<java.util.Optional<byte[]>> scopeSet(String digest) {
-            return delegate.scopeSet(digest);
-        }
-
-        @Override
-        public CompletableFuture<java.util.Optional<StreamId>> entryOf(Scope scope, io.alimi.event.EventId event) {
-            return delegate.entryOf(scope, event);
         }
     }
 }

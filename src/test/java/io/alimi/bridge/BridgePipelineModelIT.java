@@ -6,6 +6,7 @@ import io.alimi.event.EnvelopeReader;
 import io.alimi.event.Scope;
 import io.alimi.support.Await;
 import io.alimi.support.Events;
+import io.alimi.support.ForwardingTimeline;
 import io.alimi.support.KafkaBroker;
 import io.alimi.support.TestServers;
 import io.alimi.timeline.Entry;
@@ -14,7 +15,6 @@ import io.alimi.timeline.RedisConnector;
 import io.alimi.timeline.RedisLink;
 import io.alimi.timeline.RedisTimeline;
 import io.alimi.timeline.Retention;
-import io.alimi.timeline.StreamBounds;
 import io.alimi.timeline.StreamId;
 import io.alimi.timeline.Timeline;
 import net.jqwik.api.Arbitraries;
@@ -146,13 +146,12 @@ class BridgePipelineModelIT {
     }
 
     /** Fails the append calls the history names, the way it names. */
-    private static final class Failing implements Timeline {
-        private final Timeline delegate;
+    private static final class Failing extends ForwardingTimeline {
         private final Map<Integer, Failure> failures;
         private final AtomicInteger calls;
 
         Failing(Timeline delegate, Map<Integer, Failure> failures, AtomicInteger calls) {
-            this.delegate = delegate;
+            super(delegate);
             this.failures = failures;
             this.calls = calls;
         }
@@ -161,62 +160,22 @@ class BridgePipelineModelIT {
         public Appending appendAfter(List<Envelope> events, Tail previous) {
             Failure failure = failures.get(calls.incrementAndGet());
             if (failure == null) {
-                return delegate.appendAfter(events, previous);
+                return super.appendAfter(events, previous);
             }
             CompletableFuture<List<io.alimi.timeline.Appended>> failed =
                     CompletableFuture.failedFuture(new IllegalStateException("injected: " + failure));
             switch (failure) {
                 case HALF_WRITTEN -> {
                     if (events.size() > 1) {
-                        delegate.appendAfter(events.subList(0, events.size() / 2), previous).result()
+                        super.appendAfter(events.subList(0, events.size() / 2), previous).result()
                                 .exceptionally(e -> null).join();
                     }
                 }
-                case ANSWER_LOST -> delegate.appendAfter(events, previous).result().exceptionally(e -> null).join();
+                case ANSWER_LOST -> super.appendAfter(events, previous).result().exceptionally(e -> null).join();
                 case REFUSED -> {
                 }
             }
             return new Appending(failed, Tail.of(events));
-        }
-
-        @Override
-        public CompletableFuture<List<Entry>> readAfter(Scope scope, StreamId after, int limit) {
-            return delegate.readAfter(scope, after, limit);
-        }
-
-        @Override
-        public CompletableFuture<List<Entry>> readBefore(Scope scope, StreamId before, int limit) {
-            return delegate.readBefore(scope, before, limit);
-        }
-
-        @Override
-        public CompletableFuture<List<Entry>> readNewest(Scope scope, StreamId after, StreamId before, int limit) {
-            return delegate.readNewest(scope, after, before, limit);
-        }
-
-        @Override
-        public CompletableFuture<List<io.alimi.timeline.StreamHead>> heads(List<Scope> scopes) {
-            return delegate.heads(scopes);
-        }
-
-        @Override
-        public CompletableFuture<StreamBounds> bounds(Scope scope) {
-            return delegate.bounds(scope);
-        }
-
-        @Override
-        public CompletableFuture<Void> keepScopeSet(String digest, byte[] encoded) {
-            return delegate.keepScopeSet(digest, encoded);
-        }
-
-        @Override
-        public CompletableFuture<java.util.Optional<byte[]>> scopeSet(String digest) {
-            return delegate.scopeSet(digest);
-        }
-
-        @Override
-        public CompletableFuture<java.util.Optional<StreamId>> entryOf(Scope scope, io.alimi.event.EventId event) {
-            return delegate.entryOf(scope, event);
         }
     }
 }
