@@ -24,6 +24,7 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.ShrinkingMode;
+import net.jqwik.api.Tuple;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
 import org.apache.kafka.clients.producer.Producer;
@@ -46,7 +47,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Model-based: histories of batches, some of whose appends fail in the ways Redis can fail them (half written then
  * the connection lost; all written but the answer lost; refused before writing), while the next batch is already
  * on its way behind them. The oracle: every scope ends with each of its events exactly once, and each producer key's
- * events in the order they were published (one key, one partition).
+ * events in the order they were published (one key, one partition); in half the histories a second bridge joins
+ * the group part-way, so partitions move while batches are pending or being polled.
  */
 class BridgePipelineModelIT {
 
@@ -73,8 +75,14 @@ class BridgePipelineModelIT {
 
     enum Failure { HALF_WRITTEN, ANSWER_LOST, REFUSED }
 
-    /** Which append calls fail, and how. */
-    record History(int records, int keys, int maxPollRecords, Map<Integer, Failure> failures) {
+    /**
+     * Which append calls fail, and how; and whether a second bridge of the group joins once the first has made
+     * {@code joinAfter} append calls (a rebalance mid-history: partitions taken from pending and half-polled batches).
+     */
+    record History(int records, int keys, int maxPollRecords, Map<Integer, Failure> failures, int joinAfter) {
+        boolean secondJoins() {
+            return joinAfter > 0;
+        }
     }
 
     @Provide
@@ -82,7 +90,9 @@ class BridgePipelineModelIT {
         Arbitrary<Map<Integer, Failure>> failures = Arbitraries.maps(Arbitraries.integers().between(1, 14),
                 Arbitraries.of(Failure.class)).ofMinSize(1).ofMaxSize(5);
         return Combinators.combine(Arbitraries.integers().between(400, 2_500), Arbitraries.integers().between(1, 24),
-                Arbitraries.integers().between(40, 400), failures).as(History::new);
+                Arbitraries.integers().between(40, 400), failures,
+                Arbitraries.frequencyOf(Tuple.of(1, Arbitraries.just(0)), Tuple.of(1, Arbitraries.integers().between(1, 4))))
+                .as(History::new);
     }
 
     @Property(tries = 8, shrinking = ShrinkingMode.OFF)
@@ -90,23 +100,47 @@ class BridgePipelineModelIT {
             @ForAll("histories") History history) {
         String topic = TestServers.uniqueTopic("model");
         kafka.createTopic(topic, 4);
+        // With a second bridge, batches small enough to outlast the rebalance (members learn of it by heartbeat).
+        int maxPollRecords = history.secondJoins() ? Math.min(history.maxPollRecords(), history.records() / 20)
+                : history.maxPollRecords();
         BridgeSettings settings = new BridgeSettings(kafka.bootstrap(), topic, TestServers.uniqueTopic("group"),
-                topic + ".dlq", history.maxPollRecords(), Duration.ofMillis(10), Duration.ofMillis(100),
+                topic + ".dlq", maxPollRecords, Duration.ofMillis(10), Duration.ofMillis(100),
                 Duration.ofSeconds(10), Map.of());
         RedisTimeline timeline = new RedisTimeline(connection, new Keys(TestServers.uniquePrefix()), Retention.DEFAULTS,
                 new RedisTimeline.Meters());
         Map<Scope, List<String>> expected = publish(topic, history);
 
         AtomicInteger calls = new AtomicInteger();
-        Timeline failing = new Failing(timeline, history.failures(), calls);
-        try (Bridge bridge = Bridge.create(settings, failing, new EnvelopeReader(EnvelopeLimits.DEFAULTS)).start()) {
-            Await.until(WAIT, "every scope has its events (" + history + ")", () -> expected.entrySet().stream()
-                    .allMatch(e -> timeline.bounds(e.getKey()).join().length() >= e.getValue().size()));
+        Failing failing = new Failing(timeline, history.failures(), calls);
+        List<Bridge> bridges = new ArrayList<>();
+        // Slow answers keep the first bridge busy (polling between them) until the group has rebalanced.
+        failing.slow = history.secondJoins();
+        try {
+            bridges.add(Bridge.create(settings, failing, new EnvelopeReader(EnvelopeLimits.DEFAULTS)).start());
+            if (history.secondJoins()) {
+                Await.until(WAIT, "the first bridge made " + history.joinAfter() + " appends, or is done",
+                        () -> calls.get() >= history.joinAfter() || allThere(timeline, expected));
+                Bridge second = Bridge.create(settings, timeline, new EnvelopeReader(EnvelopeLimits.DEFAULTS)).start();
+                bridges.add(second);
+                Await.until(WAIT, "the second bridge took part, or everything is there", () ->
+                        second.appendedCount() + second.duplicateCount() > 0 || allThere(timeline, expected));
+                failing.slow = false;
+            }
+            Await.until(WAIT, "every scope has its events (" + history + ")", () -> allThere(timeline, expected));
             for (Map.Entry<Scope, List<String>> scope : expected.entrySet()) {
                 assertOnceInKeyOrder(scope.getKey(), scope.getValue(), entries(timeline, scope.getKey()), history);
             }
-            Await.until(WAIT, "the bridge is healthy (" + history + ")", () -> bridge.health().up());
+            for (Bridge bridge : bridges) {
+                Await.until(WAIT, "every bridge is healthy (" + history + ")", () -> bridge.health().up());
+            }
+        } finally {
+            bridges.reversed().forEach(Bridge::close);
         }
+    }
+
+    private static boolean allThere(Timeline timeline, Map<Scope, List<String>> expected) {
+        return expected.entrySet().stream()
+                .allMatch(e -> timeline.bounds(e.getKey()).join().length() >= e.getValue().size());
     }
 
     /** Record i: key k(i % keys), to its own mall and to the mall every key shares; data carries its sequence. */
@@ -156,11 +190,16 @@ class BridgePipelineModelIT {
             this.calls = calls;
         }
 
+        /** While set, every answer comes 500 ms late. */
+        volatile boolean slow;
+
         @Override
         public Appending appendAfter(List<Envelope> events, Tail previous) {
             Failure failure = failures.get(calls.incrementAndGet());
             if (failure == null) {
-                return super.appendAfter(events, previous);
+                Appending appending = super.appendAfter(events, previous);
+                return !slow ? appending : new Appending(appending.result().thenApplyAsync(r -> r,
+                        CompletableFuture.delayedExecutor(500, java.util.concurrent.TimeUnit.MILLISECONDS)), appending.tail());
             }
             CompletableFuture<List<io.alimi.timeline.Appended>> failed =
                     CompletableFuture.failedFuture(new IllegalStateException("injected: " + failure));
