@@ -221,14 +221,11 @@ public final class Bridge implements AutoCloseable {
     }
 
     /**
-     * Starts a polled batch on its way behind {@code before} (the batch still in flight, if any): its invalid
-     * records to the dead-letter topic, its events to the timeline after {@code before}'s.
+     * Starts a polled batch's events on their way to the timeline behind {@code before}'s (the batch still in
+     * flight, if any); its invalid records go to the dead-letter topic when it is completed.
      */
     private Batch send(Batch batch, Batch before) {
         pending.add(batch);
-        for (Invalid invalid : batch.invalid) {
-            batch.deadLettering.add(deadLetters.send(invalid.record(), invalid.reason()));
-        }
         if (!batch.valid.isEmpty()) {
             if (before != null && !before.canBeFollowed()) {
                 throw new IllegalStateException("a batch sent behind one that must be appended again");
@@ -387,12 +384,11 @@ public final class Bridge implements AutoCloseable {
         return envelopes;
     }
 
-    /** Awaits the attempts {@link #send} started, or makes new ones after a failure, until all are through. */
+    /** Awaits the append {@link #send} started, or makes a new one after a failure, and dead-letters the invalid. */
     private void deliver(Batch batch) {
-        if (batch.deadLettering.isEmpty()) {
-            for (Invalid invalid : batch.invalid) {
-                batch.deadLettering.add(deadLetters.send(invalid.record(), invalid.reason()));
-            }
+        List<Future<RecordMetadata>> sent = new ArrayList<>();
+        for (Invalid invalid : batch.invalid) {
+            sent.add(deadLetters.send(invalid.record(), invalid.reason()));
         }
         if (!batch.valid.isEmpty() && !batch.appended) {
             CompletableFuture<List<Appended>> attempt = batch.appending == null
@@ -405,9 +401,7 @@ public final class Bridge implements AutoCloseable {
                 result.placements().forEach(p -> (p.duplicate() ? duplicates : appended).incrementAndGet());
             }
         }
-        if (!batch.deadLettering.isEmpty()) {
-            List<Future<RecordMetadata>> sent = List.copyOf(batch.deadLettering);
-            batch.deadLettering.clear();
+        if (!sent.isEmpty()) {
             deadLetters.flush();
             for (Future<RecordMetadata> future : sent) {
                 awaitSent(future);
@@ -480,8 +474,6 @@ public final class Bridge implements AutoCloseable {
         final Map<TopicPartition, Long> offsets = new HashMap<>();
         /** Partitions taken from this bridge since the batch was polled: their records are another's now. */
         final Set<TopicPartition> revoked = new HashSet<>();
-        /** Dead-letter sends under way, not yet awaited. */
-        final List<Future<RecordMetadata>> deadLettering = new ArrayList<>();
         /** The append under way, not yet awaited (null before, after, and once it has failed). */
         Timeline.Appending appending;
         boolean appended;

@@ -135,14 +135,12 @@ class RedisTimelineIT {
                 java.util.concurrent.CompletionException.class, () -> timeline.append(events).join());
         assertTrue(String.valueOf(failed.getCause()).contains("WRONGTYPE") || String.valueOf(failed.getCause()).contains("ALIMI_OUT_OF_ORDER"),
                 String.valueOf(failed.getCause()));
-        List<String> stored = timeline.readAfter(MALL_1, StreamId.ZERO, 10_000).join().stream().map(Entry::eventId).toList();
-        assertEquals(events.subList(0, broken).stream().map(Envelope::id).toList(), stored,
+        assertEquals(ids(events.subList(0, broken)), storedIds(timeline, MALL_1),
                 "the events before the failure, in order, and nothing after it");
 
         connection.sync().del(brokenKey);
         List<Appended> retried = timeline.append(events).join();
-        stored = timeline.readAfter(MALL_1, StreamId.ZERO, 10_000).join().stream().map(Entry::eventId).toList();
-        assertEquals(events.stream().map(Envelope::id).toList(), stored);
+        assertEquals(ids(events), storedIds(timeline, MALL_1));
         assertEquals(broken, retried.stream().filter(Appended::duplicate).count(), "the stored ones came back as duplicates");
     }
 
@@ -261,8 +259,7 @@ class RedisTimelineIT {
         }
         timeline.append(events).join();
 
-        List<String> stored = timeline.readAfter(MALL_1, StreamId.ZERO, 10_000).join().stream().map(Entry::eventId).toList();
-        assertEquals(events.stream().map(Envelope::id).toList(), stored);
+        assertEquals(ids(events), storedIds(timeline, MALL_1));
     }
 
     @Test
