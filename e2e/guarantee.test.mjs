@@ -67,12 +67,13 @@ async function open(context, token, options = {}) {
   await page.goto(BASE + '/health/live');
   await page.evaluate(async ({ token, options }) => {
     const { Alimi } = await import('/alimi.js');
-    window.seen = { events: [], gaps: [], revoked: [], states: [], typed: {}, cursors: [] };
+    window.seen = { events: [], gaps: [], revoked: [], states: [], typed: {}, cursors: [], quiet: [] };
     window.token = token;
     const alimi = new Alimi({ token: () => window.token, ...options });
     window.alimi = alimi;
     alimi.on('*', e => { window.seen.events.push(e.id); window.seen.cursors.push(alimi.cursor); });
     alimi.on('gap', g => window.seen.gaps.push(g));
+    alimi.on('quiet', e => window.seen.quiet.push(e.id));
     alimi.on('revoked', r => window.seen.revoked.push(...r.scopes));
     alimi.on('state', s => window.seen.states.push(s.state));
     for (const type of ['error', 'message', 'open', 'order.created', 'event:state', 'event:ready', 'event:*']) {
@@ -194,6 +195,37 @@ for (const transport of TRANSPORTS) {
     await publish('after-' + mall, 'mall:' + mall);
     await received(reloaded, ['after-' + mall]);
     assert.deepEqual((await seen(reloaded)).events, ['after-' + mall]);
+    await context.close();
+  });
+
+  test(`${transport}: preferences saved through alimi.js: a type muted in the inbox never arrives, one muted on live arrives quietly`, async () => {
+    const context = await browser.newContext();
+    const admin = fresh();
+    const mall = fresh();
+    const page = await open(context, jwt(admin, [mall]), { transport });
+    const saved = await page.evaluate(m => window.alimi.savePreferences([
+      { type: 'product.qna.*', channels: ['inbox'] },
+      { type: 'claim.requested', scope: 'mall:' + m, channels: ['live'] },
+      { scope: 'mall:' + m, channels: ['push'] },
+    ]), mall);
+    assert.equal(saved.saved, true);
+    assert.deepEqual(saved.critical, ['fds.alert.raised']);
+    for (const [id, type] of [['q', 'product.qna.created'], ['c', 'claim.requested'], ['f', 'fds.alert.raised'], ['o', 'order.created']]) {
+      assert.equal(await publish(id + '-' + mall, 'mall:' + mall, type), 202);
+    }
+    await received(page, ['f-' + mall, 'o-' + mall]);
+    await page.waitForFunction(id => window.seen.quiet.includes(id), 'c-' + mall, { timeout: WAIT });
+    const { events, quiet, typed } = await seen(page);
+    assert.deepEqual([...events].sort(), ['f-' + mall, 'o-' + mall], "the question never arrives; the claim not on on('*')");
+    assert.deepEqual(quiet, ['c-' + mall]);
+    assert.deepEqual(typed['order.created'], ['o-' + mall]);
+    const refused = await page.evaluate(() => window.alimi.savePreferences([{ type: 'fds.alert.raised', channels: ['push'] }])
+      .then(() => 'saved', e => e.status + ' ' + e.message));
+    assert.match(refused, /^400 mutes\[0\]\.type: type 'fds\.alert\.raised' cannot be muted/);
+    assert.equal((await page.evaluate(() => window.alimi.preferences())).mutes.length, 3, 'the refused change left them as they were');
+    await page.evaluate(() => window.alimi.resetPreferences());
+    assert.equal(await publish('q2-' + mall, 'mall:' + mall, 'product.qna.created'), 202);
+    await received(page, ['q2-' + mall]);
     await context.close();
   });
 

@@ -94,8 +94,10 @@ export interface AlimiOptions {
 }
 
 export interface Handlers {
-  /** Every CloudEvent, whatever its type, on every transport. */
+  /** Every CloudEvent, whatever its type, on every transport (except quiet ones). */
   '*': AlimiEvent;
+  /** An event the admin muted on live but keeps in the inbox: list it and count it, do not toast it. */
+  quiet: AlimiEvent;
   unread: Unread;
   ready: Ready;
   gap: Gap;
@@ -103,6 +105,25 @@ export interface Handlers {
   refused: Refused;
   reconnect: Reconnect;
   state: ConnectionState;
+}
+
+/** Where an admin may be told of an event. Muting inbox mutes live too. */
+export type Channel = 'live' | 'inbox' | 'push';
+
+/** One thing muted: a type (or 'prefix.*'), a scope, or a type in a scope, on some channels. */
+export interface Mute {
+  type?: string;
+  scope?: string;
+  channels: Channel[];
+}
+
+export interface Preferences {
+  mutes: Mute[];
+  /** false: the operator's defaults apply (the admin never saved their own). */
+  saved: boolean;
+  /** Types nobody can mute, e.g. 'fds.alert.raised'. */
+  critical: string[];
+  channels: Channel[];
 }
 
 export interface SafeLinkOptions {
@@ -137,6 +158,10 @@ export declare class Alimi {
   timeline<D = unknown>(options?: { before?: string; limit?: number; type?: string; scopes?: string }): Promise<TimelinePage<D>>;
   history<D = unknown>(options?: { before?: string; limit?: number; type?: string; scopes?: string }): AsyncGenerator<TimelineItem<D>>;
   markRead(what: { eventId: string } | { upTo: string | 'latest' }): Promise<Unread>;
+  preferences(): Promise<Preferences>;
+  /** Replaces the admin's mutes; every node applies them at once. Rejects with the problem (400, 403) naming the field. */
+  savePreferences(mutes: Mute[]): Promise<Preferences>;
+  resetPreferences(): Promise<Preferences>;
   use(transport: Transport): void;
   close(): void;
 }

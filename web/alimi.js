@@ -22,9 +22,13 @@
 // asked to send CloudEvents as plain messages (dispatch=message), so no type can be taken for EventSource's own
 // 'error' or for one of Alimi's messages. A type that is also the name of one of this client's messages ('ready',
 // 'gap', 'unread', …) reaches on('*') and on('event:' + type). No build step, no dependency. Typings: /alimi.d.ts.
+//
+// Preferences (alimi.preferences(), savePreferences(mutes)) are applied by Alimi on every node: an event the admin
+// muted in their inbox never arrives; one muted on live only arrives quietly, to on('quiet') alone (list it, count
+// it, do not toast it), never to on(<type>) or on('*').
 
 /** Names of this client's own messages: a CloudEvent of such a type is given to on('event:<type>') instead. */
-const CONTROL = new Set(['ready', 'gap', 'reconnect', 'unread', 'state', 'revoked', 'refused', '*']);
+const CONTROL = new Set(['ready', 'gap', 'reconnect', 'unread', 'state', 'revoked', 'refused', 'quiet', '*']);
 const TRANSPORTS = ['sse', 'ws', 'poll'];
 
 export class Alimi {
@@ -94,7 +98,8 @@ export class Alimi {
 
   /**
    * Calls fn for messages of a type: an event type ('order.created'), '*' (every event), 'event:<type>' (events of
-   * exactly that type, whatever it is), 'unread', 'ready', 'gap', 'revoked', 'refused', 'reconnect', 'state'.
+   * exactly that type, whatever it is), 'quiet' (events the admin muted on live but keeps in the inbox: list and
+   * count them, no toast), 'unread', 'ready', 'gap', 'revoked', 'refused', 'reconnect', 'state'.
    * Returns a function that removes it.
    */
   on(type, fn) {
@@ -127,6 +132,24 @@ export class Alimi {
     const unread = await this.#fetch('/v1/timeline/read', { method: 'POST', body: JSON.stringify(what) });
     this.#deliver({ kind: 'unread', unread });
     return unread;
+  }
+
+  /** The admin's preferences: { mutes, saved, critical, channels }. */
+  async preferences() {
+    return this.#fetch('/v1/preferences');
+  }
+
+  /**
+   * Replaces the admin's mutes, e.g. [{ type: 'product.qna.created', channels: ['live', 'push'] },
+   * { scope: 'mall:3', channels: ['inbox'] }]; every node applies them at once. Returns the preferences in force.
+   */
+  async savePreferences(mutes) {
+    return this.#fetch('/v1/preferences', { method: 'PUT', body: JSON.stringify({ mutes }) });
+  }
+
+  /** Back to the operator's defaults. */
+  async resetPreferences() {
+    return this.#fetch('/v1/preferences', { method: 'DELETE' });
   }
 
   /** Switches transport ('sse', 'ws' or 'poll'), in every tab. */
@@ -197,6 +220,11 @@ export class Alimi {
     switch (message.kind) {
       case 'event': {
         if (this.unread && message.live) this.unread = bump(this.unread);
+        if (message.quiet) {
+          this.#emit('quiet', message.event);
+          if (this.unread && message.live) this.#emit('unread', this.unread);
+          break;
+        }
         const type = String(message.event.type);
         if (!CONTROL.has(type)) this.#emit(type, message.event);
         this.#emit('event:' + type, message.event);
@@ -355,6 +383,8 @@ export class Alimi {
     source.addEventListener('alimi.revoked', e => seen(e, 'revoked', JSON.parse(e.data)));
     source.addEventListener('gap', e => seen(e, 'gap', JSON.parse(e.data)));
     source.addEventListener('alimi.cursor', e => this.#deliver({ kind: 'advance', cursor: e.lastEventId || undefined }));
+    // Muted on live by the admin, kept in the inbox: not for the type's handlers.
+    source.addEventListener('alimi.quiet', e => this.#deliver({ kind: 'event', event: JSON.parse(e.data), cursor: e.lastEventId, live: true, quiet: true }));
     source.addEventListener('unread', e => this.#deliver({ kind: 'unread', unread: JSON.parse(e.data), cursor: e.lastEventId || undefined }));
     source.addEventListener('reconnect', e => {
       const body = JSON.parse(e.data);
@@ -386,7 +416,7 @@ export class Alimi {
       else if (frame.op === 'revoked') this.#deliver({ kind: 'revoked', body: { scopes: frame.scopes }, cursor: frame.cursor });
       else if (frame.op === 'unread') this.#deliver({ kind: 'unread', unread: frame, cursor: undefined });
       else if (frame.op === 'reconnect') this.#deliver({ kind: 'reconnect', body: frame, cursor: frame.cursor });
-      else if (frame.event) this.#deliver({ kind: 'event', event: frame.event, cursor: frame.cursor, live: true });
+      else if (frame.event) this.#deliver({ kind: 'event', event: frame.event, cursor: frame.cursor, live: true, quiet: frame.quiet === true });
       else if (frame.gap) this.#deliver({ kind: 'gap', body: frame.gap, cursor: frame.cursor });
       else if (frame.cursor) this.#deliver({ kind: 'advance', cursor: frame.cursor });
     };
@@ -430,7 +460,8 @@ export class Alimi {
   #pollReply(reply) {
     if (reply.revoked) this.#deliver({ kind: 'revoked', body: { scopes: reply.revoked } });
     for (const gap of reply.gaps) this.#deliver({ kind: 'gap', body: gap });
-    for (const event of reply.events) this.#deliver({ kind: 'event', event, live: true });
+    const quiet = new Set(reply.quiet || []);
+    reply.events.forEach((event, i) => this.#deliver({ kind: 'event', event, live: true, quiet: quiet.has(i) }));
     this.#deliver({ kind: 'advance', cursor: reply.cursor });
   }
 

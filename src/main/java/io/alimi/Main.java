@@ -6,6 +6,9 @@ import io.alimi.api.PublishLimits;
 import io.alimi.api.PublishService;
 import io.alimi.api.ScopeEventsService;
 import io.alimi.api.TimelineService;
+import io.alimi.api.PreferencesService;
+import io.alimi.inbox.InboxPolicy;
+import io.alimi.inbox.PreferenceStore;
 import io.alimi.http.TransportProblems;
 import io.alimi.auth.ApiKeySource;
 import io.alimi.auth.Identities;
@@ -144,6 +147,7 @@ public final class Main {
         Duration ticketTtl = settings.duration("alimi.auth.ticket-ttl", Tickets.DEFAULT_TIME_TO_LIVE,
                 Duration.ofSeconds(1), Duration.ofMinutes(10));
         RelaySettings relaySettings = RelaySettings.from(settings, redisCluster);
+        InboxPolicy inboxPolicy = InboxPolicy.from(settings);
         BridgeSettings bridgeSettings = roles.contains(Role.BRIDGE) ? BridgeSettings.from(settings) : null;
         String host = settings.string("alimi.http.host", "0.0.0.0");
         int port = settings.integer("alimi.http.port", DEFAULT_HTTP_PORT, 0, 65_535);
@@ -187,6 +191,26 @@ public final class Main {
             Devices devices = new Devices(shared.async(), keys,
                     settings.integer("alimi.push.max-devices-per-admin", Devices.DEFAULT_MAX_PER_ADMIN, 1, 1_000),
                     deviceTtl, audience);
+            PreferenceStore preferences = new PreferenceStore(shared.async(), keys, inboxPolicy);
+            // Announcements from every node (this one's too), by channel: preference changes for the relay and the
+            // push worker, read-state changes for the relay's unread counts.
+            Map<String, java.util.function.Consumer<String>> notices = new java.util.concurrent.ConcurrentHashMap<>();
+            StatefulRedisPubSubConnection<String, byte[]> announcements = null;
+            if (roles.contains(Role.RELAY) || roles.contains(Role.PUSH)) {
+                announcements = redis.connectPubSub(patience);
+                parts.add(announcements);
+                announcements.addListener(new RedisPubSubAdapter<>() {
+                    @Override
+                    public void message(String channel, byte[] adminNo) {
+                        java.util.function.Consumer<String> notice = notices.get(channel);
+                        if (notice != null) {
+                            notice.accept(new String(adminNo, StandardCharsets.UTF_8));
+                        }
+                    }
+                });
+                notices.put(keys.preferencesChangedChannel(), preferences::changed);
+                announcements.sync().subscribe(keys.preferencesChangedChannel());
+            }
             PushWorker push = null;
             if (roles.contains(Role.PUSH)) {
                 if (fcm.isEmpty()) {
@@ -194,7 +218,8 @@ public final class Main {
                 }
                 RedisLink pushConnection = redis.connect(patience);
                 parts.add(pushConnection);
-                push = new PushWorker(pushConnection, shared.async(), keys, devices, audience, fcm.get(), PushWorker.Settings.from(settings));
+                push = new PushWorker(pushConnection, shared.async(), keys, devices, audience, preferences, fcm.get(),
+                        PushWorker.Settings.from(settings));
                 push.start();
                 parts.add(push);
                 checks.add(push::health);
@@ -211,18 +236,12 @@ public final class Main {
                 parts.add(readConnection);
                 Timeline reading = new RedisTimeline(readConnection, keys, retention, meters);
                 ReadState reads = new ReadState(shared.async(), keys, reading, retention.maxAge());
-                relay = new Relay(reading, keys, tailConnection, shared, relaySettings, reads);
-                // Read-state changes on any node reach this node's sessions that show an unread count.
-                StatefulRedisPubSubConnection<String, byte[]> readChanges = redis.connectPubSub(patience);
-                parts.add(readChanges);
+                relay = new Relay(reading, keys, tailConnection, shared, relaySettings, reads, preferences);
+                // Read-state and preference changes on any node reach this node's sessions.
                 Relay listening = relay;
-                readChanges.addListener(new RedisPubSubAdapter<>() {
-                    @Override
-                    public void message(String channel, byte[] adminNo) {
-                        listening.readChanged(new String(adminNo, StandardCharsets.UTF_8));
-                    }
-                });
-                readChanges.sync().subscribe(keys.readChangedChannel());
+                preferences.onChange(listening::preferencesChanged);
+                notices.put(keys.readChangedChannel(), listening::readChanged);
+                announcements.sync().subscribe(keys.readChangedChannel());
                 parts.add(relay);
                 checks.add(relay::health);
                 Tickets tickets = new Tickets(shared.async(), keys, ticketTtl, commandTimeout);
@@ -241,7 +260,8 @@ public final class Main {
                         new ScopeEventsService(adminAuth, reading), new SseService(relay, access),
                         new PollService(relay, access), new WsEndpoint(relay, access),
                         new BrowserAuthService(access, tickets, cookie), new Cors(origins),
-                        new TimelineService(adminAuth, relay.reads()),
+                        new TimelineService(adminAuth, relay.reads(), preferences),
+                        new PreferencesService(adminAuth, preferences),
                         new WebFiles(demo), demo ? demoService(settings, identities, shared, keys, parts) : null,
                         new DeviceService(adminAuth, devices, audience, fcm.<DeviceService.Topics>map(client -> client)
                                 .orElse(DeviceService.Topics.NONE)));
@@ -296,7 +316,8 @@ public final class Main {
 
     /** The services of the relay role. */
     public record Api(PublishService publish, ScopeEventsService scopes, SseService sse, PollService poll, WsEndpoint ws,
-                      BrowserAuthService browserAuth, Cors cors, TimelineService timeline, WebFiles web,
+                      BrowserAuthService browserAuth, Cors cors, TimelineService timeline,
+                      PreferencesService preferences, WebFiles web,
                       DemoService demo, DeviceService devices) {
     }
 
@@ -313,6 +334,7 @@ public final class Main {
             routing.register("/v1/events", api.publish());
             routing.register("/v1/scopes", api.scopes());
             routing.register("/v1/timeline", api.timeline());
+            routing.register("/v1/preferences", api.preferences());
             routing.register("/v1/devices", api.devices());
             if (api.demo() != null) {
                 routing.register("/v1/demo", api.demo());

@@ -11,6 +11,7 @@ import io.alimi.auth.Narrowing;
 import io.alimi.auth.Profile;
 import io.alimi.event.EventJson;
 import io.alimi.event.Scope;
+import io.alimi.inbox.PreferenceStore;
 import io.alimi.timeline.MergedTimeline;
 import io.alimi.timeline.ReadState;
 import io.alimi.timeline.TimelinePosition;
@@ -37,6 +38,8 @@ import java.util.function.Predicate;
  * GET  /v1/timeline/unread-count                                   {"count": 12, "capped": false, "text": "12"}
  * </pre>
  *
+ * The list and the count leave out what the admin muted in their inbox ({@code muted=include} lists it too).
+ *
  * Items: {@code {"position": "<entry id>.<scope>", "scope": …, "read": …, "event": {…envelope…}}}; {@code next}
  * is the {@code before} of the following (older) page, null at the end. {@code scopes=} narrows the history to
  * some of the admin's scopes (never widens); {@code type=} keeps the events whose type starts with it. A page
@@ -51,10 +54,12 @@ public final class TimelineService implements HttpService {
 
     private final AdminAuth auth;
     private final ReadState reads;
+    private final PreferenceStore preferences;
 
-    public TimelineService(AdminAuth auth, ReadState reads) {
+    public TimelineService(AdminAuth auth, ReadState reads, PreferenceStore preferences) {
         this.auth = auth;
         this.reads = reads;
+        this.preferences = preferences;
     }
 
     @Override
@@ -73,12 +78,18 @@ public final class TimelineService implements HttpService {
         Optional<TimelinePosition> before;
         int limit;
         Optional<String> type;
+        boolean muted;
         try {
             scopes = Narrowing.of(profile.get().scopes(), req.query().first("scopes").orElse(""));
             before = req.query().first("before").asOptional().filter(text -> !text.isEmpty())
                     .map(text -> parsePosition("before", text));
             limit = Query.integer(req.query(), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
             type = req.query().first("type").asOptional().filter(text -> !text.isEmpty());
+            muted = switch (req.query().first("muted").orElse("hide")) {
+                case "hide" -> false;
+                case "include" -> true;
+                default -> throw new IllegalArgumentException("muted: must be hide (the default) or include");
+            };
         } catch (IllegalArgumentException e) {
             Problem.badRequest(e.getMessage()).send(res);
             return;
@@ -88,8 +99,11 @@ public final class TimelineService implements HttpService {
         }
         try {
             ReadState.Marks marks = reads.marks(profile.get().adminNo());
+            Predicate<io.alimi.timeline.Entry> inInbox = muted
+                    ? entry -> true : preferences.of(profile.get().adminNo()).inInbox(scopes);
             Predicate<io.alimi.timeline.Entry> include = type.<Predicate<io.alimi.timeline.Entry>>map(
                     prefix -> entry -> entry.type().startsWith(prefix)).orElse(entry -> true);
+            include = include.and(inInbox);
             MergedTimeline.Page page = reads.merged().page(scopes, before, Optional.empty(), limit, include,
                     MergedTimeline.DEFAULT_MAX_EXAMINED);
             send(res, body(page, marks));
@@ -104,7 +118,7 @@ public final class TimelineService implements HttpService {
             return;
         }
         try {
-            send(res, unreadJson(reads.unread(profile.get().adminNo(), profile.get().scopes())));
+            send(res, unreadJson(unread(profile.get().adminNo(), profile.get().scopes())));
         } catch (CompletionException e) {
             Problem.unavailable("the timeline store cannot be reached").send(res);
         }
@@ -159,10 +173,14 @@ public final class TimelineService implements HttpService {
                 }
                 position.ifPresent(p -> reads.markUpTo(adminNo, p));
             }
-            send(res, unreadJson(reads.unread(adminNo, entitled)));
+            send(res, unreadJson(unread(adminNo, entitled)));
         } catch (CompletionException e) {
             Problem.unavailable("the timeline store cannot be reached; the read mark may not be saved, send it again").send(res);
         }
+    }
+
+    private ReadState.Unread unread(String adminNo, Set<Scope> scopes) {
+        return reads.unread(adminNo, scopes, preferences.of(adminNo).inInbox(scopes));
     }
 
     private static TimelinePosition parsePosition(String name, String text) {

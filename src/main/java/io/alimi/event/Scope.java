@@ -81,6 +81,24 @@ public record Scope(Kind kind, String id) implements Comparable<Scope> {
         return new Scope(kind, id);
     }
 
+    /**
+     * The scopes of a stored, comma-separated target list ({@code mall:1,admin:42}), leaving out whatever does not
+     * read as one (anything with write access to Redis could have written the list); null reads as none.
+     */
+    public static java.util.List<Scope> readStored(String text) {
+        java.util.List<Scope> scopes = new java.util.ArrayList<>(2);
+        if (text != null) {
+            for (String item : text.split(",")) {
+                try {
+                    scopes.add(parse(item.strip()));
+                } catch (IllegalArgumentException ignored) {
+                    // not a scope: nobody is reached through it
+                }
+            }
+        }
+        return scopes;
+    }
+
     public static boolean validId(String id) {
         int n = id.length();
         if (n == 0 || n > MAX_ID_LENGTH) {

@@ -17,8 +17,16 @@ public sealed interface Item {
     record Ready(List<Scope> scopes, boolean resumed, String cursor) implements Item {
     }
 
-    /** An event of a followed scope. */
-    record Event(LiveEvent event, String cursor) implements Item {
+    /**
+     * An event of a followed scope.
+     *
+     * @param quiet the admin muted it on the live channel but keeps it in the inbox: list and count it, no toast
+     */
+    record Event(LiveEvent event, String cursor, boolean quiet) implements Item {
+
+        public Event(LiveEvent event, String cursor) {
+            this(event, cursor, false);
+        }
     }
 
     /**

@@ -38,16 +38,7 @@ public record LiveEvent(Scope scope, StreamId id, long epoch, StreamId previous,
     }
 
     private static List<Scope> targets(Scope scope, String text) {
-        List<Scope> targets = new ArrayList<>(2);
-        if (text != null) {
-            for (String item : text.split(",")) {
-                try {
-                    targets.add(Scope.parse(item.strip()));
-                } catch (IllegalArgumentException ignored) {
-                    // not a scope: ignored; the entry still reaches the stream it was read from
-                }
-            }
-        }
+        List<Scope> targets = Scope.readStored(text);
         if (!targets.contains(scope)) {
             targets.add(scope);
         }

@@ -1,5 +1,7 @@
 package io.alimi.hub;
 
+import io.alimi.inbox.PreferenceStore;
+import io.alimi.inbox.Preferences;
 import io.alimi.auth.Identity;
 import io.alimi.auth.IdentityUnavailableException;
 import io.alimi.event.Scope;
@@ -50,6 +52,9 @@ public final class Relay implements AutoCloseable {
     private final Map<Session, Recheck> rechecks = new ConcurrentHashMap<>();
     /** Sessions that asked for unread-count updates, by admin number, with the scopes the count is over. */
     private final Map<String, Map<Session, Set<Scope>>> unreadFollowers = new ConcurrentHashMap<>();
+    /** Open sessions by admin number: they apply the admin's preferences. */
+    private final Map<String, Set<Session>> preferenceFollowers = new ConcurrentHashMap<>();
+    private final PreferenceStore preferences;
     private final ReadState reads;
     private final LongAdder deliveries = new LongAdder();
     private final LongAdder liveWrites = new LongAdder();
@@ -72,8 +77,9 @@ public final class Relay implements AutoCloseable {
      * @param control        a shared connection, used to interrupt the tailer's XREAD when it must re-arm
      */
     public Relay(Timeline timeline, Keys keys, RedisLink tailConnection,
-                 RedisLink control, RelaySettings settings, ReadState reads) {
+                 RedisLink control, RelaySettings settings, ReadState reads, PreferenceStore preferences) {
         this.timeline = timeline;
+        this.preferences = preferences;
         this.reads = reads;
         this.settings = settings;
         this.replays = new java.util.concurrent.Semaphore(settings.concurrentReplays(), true);
@@ -112,6 +118,33 @@ public final class Relay implements AutoCloseable {
     }
 
     /**
+     * Applies the admin's preferences to {@code session}, now and whenever they change (on any node: see
+     * {@link #preferencesChanged}). Call before {@link Session#join}, so that the replay applies them too.
+     *
+     * @throws java.util.concurrent.CompletionException when Redis cannot be reached
+     */
+    public void followPreferences(Session session, String adminNo) {
+        session.preferencesOf = adminNo;
+        preferenceFollowers.computeIfAbsent(adminNo, admin -> ConcurrentHashMap.newKeySet()).add(session);
+        session.preferences(preferences.of(adminNo));
+    }
+
+    /**
+     * An admin's preferences changed: their sessions on this node apply the new ones from their next event, and
+     * those that show an unread count get it worked out again.
+     */
+    public void preferencesChanged(String adminNo) {
+        Set<Session> followers = preferenceFollowers.get(adminNo);
+        if (followers != null && !followers.isEmpty()) {
+            Preferences now = preferences.of(adminNo);
+            for (Session session : followers) {
+                session.preferences(now);
+            }
+        }
+        readChanged(adminNo);
+    }
+
+    /**
      * Sends {@code session} the admin's unread count over {@code scopes} now, and again whenever their read state
      * changes (on any node: see {@link #readChanged}).
      *
@@ -120,7 +153,7 @@ public final class Relay implements AutoCloseable {
     public void followUnread(Session session, String adminNo, Set<Scope> scopes) {
         session.unreadOf = adminNo;
         unreadFollowers.computeIfAbsent(adminNo, admin -> new ConcurrentHashMap<>()).put(session, Set.copyOf(scopes));
-        ReadState.Unread unread = reads.unread(adminNo, scopes);
+        ReadState.Unread unread = reads.unread(adminNo, scopes, preferences.of(adminNo).inInbox(Set.copyOf(scopes)));
         session.unread(unread.count(), unread.capped());
     }
 
@@ -137,7 +170,8 @@ public final class Relay implements AutoCloseable {
             Map<Set<Scope>, ReadState.Unread> counted = new java.util.HashMap<>();
             for (Map.Entry<Session, Set<Scope>> follower : followers.entrySet()) {
                 try {
-                    ReadState.Unread unread = counted.computeIfAbsent(follower.getValue(), scopes -> reads.unread(adminNo, scopes));
+                    ReadState.Unread unread = counted.computeIfAbsent(follower.getValue(),
+                            scopes -> reads.unread(adminNo, scopes, preferences.of(adminNo).inInbox(scopes)));
                     follower.getKey().unread(unread.count(), unread.capped());
                 } catch (RuntimeException e) {
                     LOG.log(Level.FINE, "an unread count could not be worked out", e);
@@ -198,6 +232,12 @@ public final class Relay implements AutoCloseable {
     void forget(Session session) {
         sessions.remove(session);
         rechecks.remove(session);
+        if (session.preferencesOf != null) {
+            preferenceFollowers.computeIfPresent(session.preferencesOf, (admin, followers) -> {
+                followers.remove(session);
+                return followers.isEmpty() ? null : followers;
+            });
+        }
         if (session.unreadOf != null) {
             unreadFollowers.computeIfPresent(session.unreadOf, (admin, followers) -> {
                 followers.remove(session);

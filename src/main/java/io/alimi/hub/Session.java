@@ -3,6 +3,7 @@ package io.alimi.hub;
 import io.alimi.event.Cursor;
 import io.alimi.event.InvalidEventException;
 import io.alimi.event.Scope;
+import io.alimi.inbox.Preferences;
 import io.alimi.timeline.StreamHead;
 import io.alimi.timeline.StreamId;
 
@@ -100,6 +101,10 @@ public final class Session implements AutoCloseable {
     /** What the resumed cursor vouches for, for the replay's pieces. */
     private Optional<Vouched> replayVouched = Optional.empty();
     private volatile End signal;
+    /** The admin whose preferences this session applies (see {@link Relay#followPreferences}). */
+    volatile String preferencesOf;
+    /** What that admin muted; null until known, or when they muted nothing. */
+    private volatile Preferences preferences;
     /** The admin whose unread count this session follows, if it does (see {@link Relay#followUnread}). */
     volatile String unreadOf;
     /** An unread count to hand out with the next items: {count, capped ? 1 : 0}, or null. */
@@ -626,6 +631,10 @@ public final class Session implements AutoCloseable {
      * would be more than the ledger remembers (the session ends; the client resumes from its cursor).
      */
     private void handOut(List<LiveEvent> events, List<Item> items, Set<LiveEvent> skip, long ceiling) {
+        Preferences muting = preferences;
+        if (muting != null && muting.mutesNothing()) {
+            muting = null;
+        }
         boolean advanced = false;
         boolean stopped = false;
         int delivered = 0;
@@ -692,7 +701,14 @@ public final class Session implements AutoCloseable {
                 break;
             }
             ledger.move(i, event.id());
-            items.add(new Item.Event(event, ledger.cursor()));
+            Preferences.Delivery delivery = muting == null ? Preferences.Delivery.SHOWN : muting.live(event.type(), through(event));
+            if (delivery == Preferences.Delivery.HIDDEN) {
+                // Muted in the admin's inbox: handed out as a moved cursor, like a copy. Its other copies still
+                // pass (expected above), and get the same verdict.
+                advanced = true;
+                continue;
+            }
+            items.add(new Item.Event(event, ledger.cursor(), delivery == Preferences.Delivery.QUIET));
             delivered++;
             advanced = false;
         }
@@ -703,6 +719,25 @@ public final class Session implements AutoCloseable {
             items.add(new Item.Advance(ledger.cursor()));
         }
         relay.countDeliveries(delivered);
+    }
+
+    /** The followed scopes {@code event} reaches this session by. */
+    private List<Scope> through(LiveEvent event) {
+        List<Scope> through = new ArrayList<>(event.targets().size());
+        for (Scope target : event.targets()) {
+            if (ledger.index(target) >= 0) {
+                through.add(target);
+            }
+        }
+        return through;
+    }
+
+    /**
+     * The admin's preferences, from now on: what they muted is judged as it is handed out (replay and live alike).
+     * Called by the relay when the session opens and whenever the admin changes them, on any node.
+     */
+    public void preferences(Preferences preferences) {
+        this.preferences = preferences;
     }
 
     /** Keeps events for later, when the watermark has risen; a session holding more than its queue is too slow. */

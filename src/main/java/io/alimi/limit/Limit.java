@@ -28,7 +28,9 @@ public enum Limit {
     /** Read marks of one admin per second (each wakes the admin's live streams on every node). */
     READ_MARKS_PER_ADMIN("read-marks-per-admin"),
     /** Device registrations and removals of one admin per second. */
-    DEVICE_WRITES_PER_ADMIN("device-writes-per-admin");
+    DEVICE_WRITES_PER_ADMIN("device-writes-per-admin"),
+    /** Preference changes of one admin per second (each re-judges the admin's live streams on every node). */
+    PREFERENCE_WRITES_PER_ADMIN("preference-writes-per-admin");
 
     private final String key;
 

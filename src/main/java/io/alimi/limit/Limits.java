@@ -85,7 +85,8 @@ public final class Limits {
                 Limit.RESUMES_PER_ADMIN, new Rate(1, 10),
                 Limit.READS_PER_ADMIN, new Rate(10, 100),
                 Limit.READ_MARKS_PER_ADMIN, new Rate(5, 50),
-                Limit.DEVICE_WRITES_PER_ADMIN, new Rate(1.0 / 60, 10));
+                Limit.DEVICE_WRITES_PER_ADMIN, new Rate(1.0 / 60, 10),
+                Limit.PREFERENCE_WRITES_PER_ADMIN, new Rate(1, 20));
         public static final Rates DEFAULTS = new Rates(DEFAULT_KEYED, DEFAULT_IPV6_PREFIX);
 
         public Rates {
@@ -247,6 +248,7 @@ public final class Limits {
             case READS_PER_ADMIN -> "too many reads for this admin";
             case READ_MARKS_PER_ADMIN -> "too many read marks for this admin";
             case DEVICE_WRITES_PER_ADMIN -> "too many device registrations for this admin";
+            case PREFERENCE_WRITES_PER_ADMIN -> "too many preference changes for this admin";
             default -> "too many requests";
         };
         return refused(limit, what + " (" + limit.key() + ": " + rate + ", burst " + rate.burst() + "); retry later",

@@ -112,6 +112,7 @@ public final class MetricsService implements HttpService {
             counter(text, "alimi_push_failed_total", "Push destinations that failed for good.", stats.failed());
             counter(text, "alimi_push_dead_lettered_total", "Push entries copied to the dead-letter stream.", stats.deadLettered());
             counter(text, "alimi_push_tokens_removed_total", "Device tokens FCM called unregistered or invalid.", stats.goneTokens());
+            counter(text, "alimi_push_suppressed_total", "Admins a push was not sent to because they muted it on push.", stats.suppressed());
             text.append("# HELP alimi_push_fcm_seconds Time spent in FCM send calls.\n# TYPE alimi_push_fcm_seconds summary\n");
             text.append("alimi_push_fcm_seconds_count ").append(stats.fcmCalls()).append('\n');
             text.append("alimi_push_fcm_seconds_sum ").append(String.format(java.util.Locale.ROOT, "%.6f", stats.fcmNanos() / 1e9)).append('\n');

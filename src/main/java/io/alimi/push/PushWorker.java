@@ -1,5 +1,8 @@
 package io.alimi.push;
 
+import io.alimi.inbox.Channel;
+import io.alimi.inbox.PreferenceStore;
+import io.alimi.inbox.Preferences;
 import io.alimi.retry.Backoff;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -89,7 +92,7 @@ public final class PushWorker implements AutoCloseable {
 
     /** Counters since start, for metrics. */
     public record Stats(long sent, long retried, long failed, long deadLettered, long goneTokens, long fcmCalls,
-                        long fcmNanos) {
+                        long fcmNanos, long suppressed) {
     }
 
     private final RedisLink blocking;
@@ -111,6 +114,9 @@ public final class PushWorker implements AutoCloseable {
     private final LongAdder gone = new LongAdder();
     private final LongAdder fcmCalls = new LongAdder();
     private final LongAdder fcmNanos = new LongAdder();
+    /** Admins a push was not sent to because they muted it there. */
+    private final LongAdder suppressed = new LongAdder();
+    private final PreferenceStore preferences;
     private volatile boolean running = true;
     private volatile String lastError = "";
     private Thread reader;
@@ -120,8 +126,10 @@ public final class PushWorker implements AutoCloseable {
      * @param redis    a shared connection for everything else
      */
     public PushWorker(RedisLink blocking, RedisClusterAsyncCommands<String, byte[]> redis,
-                      Keys keys, Devices devices, PushAudience audience, FcmClient fcm, Settings settings) {
+                      Keys keys, Devices devices, PushAudience audience, PreferenceStore preferences, FcmClient fcm,
+                      Settings settings) {
         this.audience = audience;
+        this.preferences = preferences;
         this.blocking = blocking;
         this.redis = redis;
         this.keys = keys;
@@ -144,7 +152,8 @@ public final class PushWorker implements AutoCloseable {
     }
 
     public Stats stats() {
-        return new Stats(sent.sum(), retried.sum(), failed.sum(), deadLettered.sum(), gone.sum(), fcmCalls.sum(), fcmNanos.sum());
+        return new Stats(sent.sum(), retried.sum(), failed.sum(), deadLettered.sum(), gone.sum(), fcmCalls.sum(),
+                fcmNanos.sum(), suppressed.sum());
     }
 
     public Check health() {
@@ -328,9 +337,12 @@ public final class PushWorker implements AutoCloseable {
         return Optional.of(why);
     }
 
-    /** {@code admin:<n>} → that admin's devices; a broad scope → the devices of its push audience's admins. */
+    /**
+     * {@code admin:<n>} → that admin's devices; a broad scope → the devices of its push audience's admins; less the
+     * admins who muted it on push (through every target that brings it to them).
+     */
     private List<FcmClient.Destination> destinations(JsonNode event) {
-        Set<String> admins = new LinkedHashSet<>();
+        Map<String, List<Scope>> admins = new java.util.LinkedHashMap<>();
         for (String target : event.path("targets").asText("").split(",")) {
             Scope scope;
             try {
@@ -339,13 +351,20 @@ public final class PushWorker implements AutoCloseable {
                 continue;
             }
             if (scope.kind() == Scope.Kind.ADMIN) {
-                admins.add(scope.id());
+                admins.computeIfAbsent(scope.id(), admin -> new ArrayList<>(1)).add(scope);
             } else {
-                admins.addAll(audience.admins(scope));
+                for (String admin : audience.admins(scope)) {
+                    admins.computeIfAbsent(admin, a -> new ArrayList<>(1)).add(scope);
+                }
             }
         }
+        String type = event.path("type").asText("");
+        Map<String, Preferences> muting = preferences.of(admins.keySet());
+        int before = admins.size();
+        admins.entrySet().removeIf(admin -> muting.get(admin.getKey()).muted(Channel.PUSH, type, admin.getValue()));
+        suppressed.add(before - admins.size());
         Set<FcmClient.Destination> destinations = new LinkedHashSet<>();
-        for (String token : devices.tokensOf(new ArrayList<>(admins))) {
+        for (String token : devices.tokensOf(new ArrayList<>(admins.keySet()))) {
             destinations.add(FcmClient.Destination.device(token));
         }
         return new ArrayList<>(destinations);

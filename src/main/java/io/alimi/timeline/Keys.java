@@ -98,6 +98,16 @@ public record Keys(String prefix, int shards) {
         return prefix + "rd-changed";
     }
 
+    /** {@code alimi:prefs:{admin:42}}: the admin's saved notification preferences (JSON); absent: the defaults. */
+    public String preferences(String adminNo) {
+        return prefix + "prefs:{" + Scope.admin(adminNo) + "}";
+    }
+
+    /** {@code alimi:prefs-changed}: the Pub/Sub channel where a change of preferences is announced (message: admin number). */
+    public String preferencesChangedChannel() {
+        return prefix + "prefs-changed";
+    }
+
     /** {@code alimi:export:<job>}: a demo console export file, kept for an hour. */
     public String export(String job) {
         return prefix + "export:" + job;

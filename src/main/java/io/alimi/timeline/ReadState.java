@@ -107,11 +107,15 @@ public final class ReadState {
         return items.isEmpty() ? Optional.empty() : Optional.of(items.get(0).position());
     }
 
-    /** Unread events of {@code scopes} for this admin, counted up to {@link #UNREAD_CAP} and one more. */
-    public Unread unread(String adminNo, Collection<Scope> scopes) {
+    /**
+     * Unread events of {@code scopes} for this admin, counted up to {@link #UNREAD_CAP} and one more.
+     *
+     * @param inInbox the entries that count (those the admin did not mute in their inbox)
+     */
+    public Unread unread(String adminNo, Collection<Scope> scopes, java.util.function.Predicate<Entry> inInbox) {
         Marks marks = marks(adminNo);
         int counted = merged.page(scopes, Optional.empty(), marks.upTo(), UNREAD_CAP + 1,
-                entry -> !marks.readOneByOne().contains(entry.eventId())).items().size();
+                entry -> !marks.readOneByOne().contains(entry.eventId()) && inInbox.test(entry)).items().size();
         return new Unread(Math.min(counted, UNREAD_CAP), counted > UNREAD_CAP);
     }
 

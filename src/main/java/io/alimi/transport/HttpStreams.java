@@ -99,6 +99,7 @@ final class HttpStreams {
             throw new StreamAccess.Refused(Problem.unavailable("this node is shutting down; connect again"));
         }
         try {
+            relay.followPreferences(session, grant.identity().profile().adminNo());
             List<Item> first = session.join(cursor, grant.identity().profile().scopes());
             if (unread) {
                 relay.followUnread(session, grant.identity().profile().adminNo(), grant.identity().profile().scopes());

@@ -108,6 +108,24 @@ public final class PollService implements HttpService {
                 }
             }
             json.writeEndArray();
+            int index = 0;
+            boolean quiet = false;
+            for (Item item : items) {
+                if (item instanceof Item.Event event) {
+                    if (event.quiet()) {
+                        if (!quiet) {
+                            // Muted on live by the admin, kept in their inbox: the places in events of those.
+                            json.writeArrayFieldStart("quiet");
+                            quiet = true;
+                        }
+                        json.writeNumber(index);
+                    }
+                    index++;
+                }
+            }
+            if (quiet) {
+                json.writeEndArray();
+            }
             json.writeArrayFieldStart("gaps");
             for (Item item : items) {
                 if (item instanceof Item.Gap gap) {

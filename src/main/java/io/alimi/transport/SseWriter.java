@@ -41,6 +41,7 @@ final class SseWriter {
     private static final byte[] HEARTBEAT = ascii(": keep-alive\n\n");
     private static final byte[] RETRY = ascii("retry: ");
     private static final byte[] EMPTY_OBJECT = ascii("{}");
+    private static final String QUIET = "alimi.quiet";
     /** Names Alimi gives its own messages, besides those starting {@code alimi.}. */
     static final Set<String> CONTROL = Set.of("ready", "gap", "reconnect", "unread");
     /** Names EventSource gives events of its own. */
@@ -94,7 +95,9 @@ final class SseWriter {
             switch (item) {
                 case Item.Event event -> {
                     String type = event.event().type();
-                    event(item.cursor(), typed && nameable(type) ? type : null, event.event().json());
+                    // Quiet (muted on live, kept in the inbox): under a name of Alimi's, so no handler of its type
+                    // toasts it; the data is the envelope as always.
+                    event(item.cursor(), event.quiet() ? QUIET : typed && nameable(type) ? type : null, event.event().json());
                 }
                 case Item.Ready ready -> event(item.cursor(), "ready", EventJson.bytes(Frames.ready(ready)));
                 case Item.Revoked revoked -> event(item.cursor(), "alimi.revoked", EventJson.bytes(Frames.revoked(revoked)));

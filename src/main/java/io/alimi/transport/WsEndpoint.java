@@ -305,7 +305,8 @@ public final class WsEndpoint {
         private String frame(Item item) {
             return switch (item) {
                 case Item.Event event -> "{\"cursor\":\"" + item.cursor() + "\",\"event\":"
-                        + new String(event.event().json(), StandardCharsets.UTF_8) + "}";
+                        + new String(event.event().json(), StandardCharsets.UTF_8)
+                        + (event.quiet() ? ",\"quiet\":true}" : "}");
                 case Item.Ready ready -> {
                     ObjectNode body = Frames.ready(ready);
                     body.put("op", "ready");

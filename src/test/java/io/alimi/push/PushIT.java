@@ -83,6 +83,26 @@ class PushIT {
         assertTrue(metrics.contains("alimi_push_sent_total 2"), metrics);
     }
 
+    @Test
+    void anAdminWhoMutedATypeOnPushGetsNoneOfItExceptCriticalOnesAndThoseToThemselves() {
+        Main.Running node = node(TestServers.uniquePrefix(), Map.of());
+        register(node, TestNode.ADMIN_42, PHONE_A);
+        Http.Reply muted = new Http(node.port()).put("/v1/preferences", "application/json",
+                "{\"mutes\":[{\"scope\":\"mall:1\",\"channels\":[\"push\"]}]}", "Authorization", "Bearer " + TestNode.ADMIN_42);
+        assertEquals(200, muted.status(), muted.body());
+        publish(node, "muted-1", "mall:1", true);
+        publish(node, "mine-1", "mall:1,admin:42", true);
+        new Publisher(node.port()).publishJson("{\"specversion\":\"1.0\",\"id\":\"fds-1\",\"source\":\"/fds\","
+                + "\"type\":\"fds.alert.raised\",\"targets\":\"mall:1\",\"subject\":\"이상 거래\",\"push\":\"true\"}");
+        Await.until(WAIT, "every entry done", () -> pending(node) == 0 && queued(node) == 0
+                && fcm.delivered("token:" + PHONE_A) == 2);
+        List<String> pushed = fcm.received().stream().map(r -> r.message().path("data").path("eventId").asText()).sorted().toList();
+        assertEquals(List.of("fds-1", "mine-1"), pushed, "the mall's order is muted on push; the critical alert and the "
+                + "order to the admin themselves are not");
+        String metrics = new Http(node.port()).get("/metrics").body();
+        assertTrue(metrics.contains("alimi_push_suppressed_total 1"), metrics);
+    }
+
     private static List<String> fieldNames(com.fasterxml.jackson.databind.JsonNode node) {
         List<String> names = new java.util.ArrayList<>();
         node.fieldNames().forEachRemaining(names::add);

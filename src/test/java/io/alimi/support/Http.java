@@ -67,4 +67,23 @@ public final class Http {
         }
         return send(builder.build());
     }
+
+    public Reply put(String path, String contentType, String body, String... headers) {
+        HttpRequest.Builder builder = request(path).PUT(HttpRequest.BodyPublishers.ofString(body));
+        if (contentType != null) {
+            builder.header("Content-Type", contentType);
+        }
+        if (headers.length > 0) {
+            builder.headers(headers);
+        }
+        return send(builder.build());
+    }
+
+    public Reply delete(String path, String... headers) {
+        HttpRequest.Builder builder = request(path).DELETE();
+        if (headers.length > 0) {
+            builder.headers(headers);
+        }
+        return send(builder.build());
+    }
 }
