@@ -54,6 +54,8 @@ function signIn(chosen) {
     toast(event);
     prepend(event);
   });
+  // Muted on live by the admin's preferences, kept in the inbox: listed, no toast.
+  alimi.on('quiet', prepend);
   loadMore(true);
 }
 
