@@ -64,7 +64,7 @@ public final class PreferencesService implements HttpService {
             return;
         }
         try {
-            send(res, store.of(profile.get().adminNo()));
+            send(res, store.of(profile.get().adminNo()), profile.get().scopes());
         } catch (CompletionException e) {
             Problem.unavailable("the preferences store cannot be reached").send(res);
         }
@@ -87,7 +87,7 @@ public final class PreferencesService implements HttpService {
             return;
         }
         try {
-            send(res, store.save(profile.get().adminNo(), mutes));
+            send(res, store.save(profile.get().adminNo(), mutes), profile.get().scopes());
         } catch (CompletionException e) {
             Problem.unavailable("the preferences store cannot be reached; they may not be saved, send them again").send(res);
         }
@@ -99,7 +99,7 @@ public final class PreferencesService implements HttpService {
             return;
         }
         try {
-            send(res, store.reset(profile.get().adminNo()));
+            send(res, store.reset(profile.get().adminNo()), profile.get().scopes());
         } catch (CompletionException e) {
             Problem.unavailable("the preferences store cannot be reached; send the request again").send(res);
         }
@@ -152,7 +152,7 @@ public final class PreferencesService implements HttpService {
             }
             for (int j = 0; j < mutes.size(); j++) {
                 Mute earlier = mutes.get(j);
-                if (earlier.type().equals(mute.type()) && earlier.scope().equals(mute.scope())) {
+                if (earlier.sameSubject(mute)) {
                     throw new Refused(Problem.badRequest(at + ": the same type and scope as mutes[" + j
                             + "]; give their channels together"));
                 }
@@ -162,10 +162,18 @@ public final class PreferencesService implements HttpService {
         return mutes;
     }
 
-    static ObjectNode json(Preferences preferences) {
+    /**
+     * The preferences as an admin sees them: mutes of scopes the admin has lost since are left out (they match
+     * nothing now), so that what a page reads it can send back unchanged.
+     */
+    static ObjectNode json(Preferences preferences, Set<Scope> entitled) {
         ObjectNode json = EventJson.mapper().createObjectNode();
         ArrayNode mutes = json.putArray("mutes");
-        preferences.mutes().forEach(mute -> mutes.add(mute.toJson()));
+        for (Mute mute : preferences.mutes()) {
+            if (mute.scope().isEmpty() || entitled.contains(mute.scope().get())) {
+                mutes.add(mute.toJson());
+            }
+        }
         json.put("saved", preferences.saved());
         ArrayNode critical = json.putArray("critical");
         for (TypePattern pattern : preferences.policy().critical()) {
@@ -178,10 +186,10 @@ public final class PreferencesService implements HttpService {
         return json;
     }
 
-    private static void send(ServerResponse res, Preferences preferences) {
+    private static void send(ServerResponse res, Preferences preferences, Set<Scope> entitled) {
         res.status(Status.OK_200);
         res.header(HeaderNames.CONTENT_TYPE, "application/json");
         res.header(HeaderNames.CACHE_CONTROL, "no-store");
-        res.send(EventJson.bytes(json(preferences)));
+        res.send(EventJson.bytes(json(preferences, entitled)));
     }
 }

@@ -632,9 +632,6 @@ public final class Session implements AutoCloseable {
      */
     private void handOut(List<LiveEvent> events, List<Item> items, Set<LiveEvent> skip, long ceiling) {
         Preferences muting = preferences;
-        if (muting != null && muting.mutesNothing()) {
-            muting = null;
-        }
         boolean advanced = false;
         boolean stopped = false;
         int delivered = 0;
@@ -737,7 +734,7 @@ public final class Session implements AutoCloseable {
      * Called by the relay when the session opens and whenever the admin changes them, on any node.
      */
     public void preferences(Preferences preferences) {
-        this.preferences = preferences;
+        this.preferences = preferences.mutesNothing() ? null : preferences;
     }
 
     /** Keeps events for later, when the watermark has risen; a session holding more than its queue is too slow. */

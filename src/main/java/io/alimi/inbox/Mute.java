@@ -39,7 +39,7 @@ public record Mute(Optional<TypePattern> type, Optional<Scope> scope, Set<Channe
     }
 
     /** Whether this names the same types and scope as {@code other} (whatever the channels). */
-    boolean sameSubject(Mute other) {
+    public boolean sameSubject(Mute other) {
         return type.equals(other.type) && scope.equals(other.scope);
     }
 

@@ -177,6 +177,22 @@ class PreferencesIT {
     }
 
     @Test
+    void aMuteOfAMallTheAdminLostIsLeftOutOfWhatTheyReadSoSendingItBackIsNotRefused() {
+        String prefix = TestServers.uniquePrefix();
+        Main.Running node = node(prefix, Map.of());
+        // Saved while admin 42 had mall 9 (and, a second rule, still valid): written as the store writes it.
+        try (io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(TestServers.redis().url());
+             var connection = client.connect()) {
+            connection.sync().set(prefix + "prefs:{admin:42}", "{\"v\":1,\"mutes\":[{\"scope\":\"mall:9\",\"channels\":[\"live\"]},"
+                    + "{\"type\":\"order.created\",\"channels\":[\"push\"]}]}");
+        }
+        JsonNode read = get(node, TestNode.ADMIN_42, "/v1/preferences");
+        assertEquals("[{\"type\":\"order.created\",\"channels\":[\"push\"]}]", read.get("mutes").toString());
+        Http.Reply sentBack = put(node, TestNode.ADMIN_42, "{\"mutes\":" + read.get("mutes") + "}");
+        assertEquals(200, sentBack.status(), sentBack.body());
+    }
+
+    @Test
     void badPreferencesAreRefusedNamingTheFieldAndNothingSavedIsLost() {
         String prefix = TestServers.uniquePrefix();
         Main.Running node = node(prefix, Map.of());

@@ -58,18 +58,15 @@ public final class Http {
     }
 
     public Reply post(String path, String contentType, String body, String... headers) {
-        HttpRequest.Builder builder = request(path).POST(HttpRequest.BodyPublishers.ofString(body));
-        if (contentType != null) {
-            builder.header("Content-Type", contentType);
-        }
-        if (headers.length > 0) {
-            builder.headers(headers);
-        }
-        return send(builder.build());
+        return withBody("POST", path, contentType, body, headers);
     }
 
     public Reply put(String path, String contentType, String body, String... headers) {
-        HttpRequest.Builder builder = request(path).PUT(HttpRequest.BodyPublishers.ofString(body));
+        return withBody("PUT", path, contentType, body, headers);
+    }
+
+    private Reply withBody(String method, String path, String contentType, String body, String... headers) {
+        HttpRequest.Builder builder = request(path).method(method, HttpRequest.BodyPublishers.ofString(body));
         if (contentType != null) {
             builder.header("Content-Type", contentType);
         }
